@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""The course's entry point. Needs only Python 3.10+; creates `.venv/` on first use.
+
+    python3 course.py lab        set up, then open the notebooks in JupyterLab (prints the URL)
+    python3 course.py test       set up, then run every test (unit tests + all notebooks, fast mode)
+    python3 course.py html       set up, then execute the whole course and write HTML to build/html/
+    python3 course.py setup      only set up (virtual environment, package, Jupyter kernel)
+    python3 course.py retrain    regenerate the shipped checkpoints and study results in data/
+    python3 course.py benchmark  time the training steps of every model, as ratios in one run
+
+Options: `lab --no-browser` for headless machines; `html --fast` for a quick render;
+`test -- <pytest args>` passes arguments on to pytest.
+"""
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".ign-lessons-installed"
+KERNEL = "ign-lessons"
+
+
+def run(*cmd, env=None):
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env)
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+def works(python, code):
+    return subprocess.run([str(python), "-c", code], capture_output=True).returncode == 0
+
+
+def pins(skip=()):
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    return [l for l in lines if l and not l.startswith("#") and l.split("==")[0] not in skip]
+
+
+def setup():
+    """Create .venv, install torch (only if none works), the package and its test tools, the kernel."""
+    if sys.version_info < (3, 10):
+        sys.exit(f"The course needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
+    wanted = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes()
+    ).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted and works(PY, "import ign_lessons, torch"):
+        return
+    if not PY.exists():
+        reuse = works(sys.executable, "import torch; torch.zeros(1)")
+        print(f"Creating {VENV}" + (" (reusing the torch already installed)" if reuse else ""))
+        venv.create(VENV, with_pip=True, system_site_packages=reuse)
+    has_torch = works(PY, "import torch; torch.zeros(1)")
+    if not has_torch:
+        torch_pin = [p for p in pins() if p.startswith("torch==")]
+        extra = ["--index-url", os.environ["TORCH_INDEX_URL"]] if os.environ.get("TORCH_INDEX_URL") else []
+        run(PY, "-m", "pip", "install", *torch_pin, *extra)
+    constraints = VENV / "constraints.txt"
+    constraints.write_text("\n".join(pins(skip=("torch",))) + "\n")
+    run(PY, "-m", "pip", "install", "--disable-pip-version-check", "-c", constraints, "-e", ".[test]")
+    run(PY, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL,
+        "--display-name", "Python (ign-lessons)")
+    STAMP.write_text(wanted)
+
+
+def lab(args):
+    extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    os.execv(str(PY), [str(PY), "-m", "jupyter", "lab", f"--notebook-dir={ROOT / 'notebooks'}",
+                       *extra, *args])
+
+
+def test(args):
+    env = dict(os.environ, IGN_LESSONS_FAST="1", MPLBACKEND="Agg")
+    run(PY, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env", *args, env=env)
+
+
+def html(args):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    if "--fast" in args:
+        env["IGN_LESSONS_FAST"] = "1"
+    out = ROOT / "build" / "html"
+    for nb in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
+        run(PY, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
+            f"--ExecutePreprocessor.kernel_name={KERNEL}", "--ExecutePreprocessor.timeout=1800",
+            f"--output-dir={out}", nb, env=env)
+    print(f"Rendered course: {out / 'index.html'}")
+    index = "".join(f'<li><a href="{p.name}">{p.stem}</a></li>' for p in sorted(out.glob("[0-9]*.html")))
+    (out / "index.html").write_text(f"<h1>From GAN to IGN</h1><ol>{index}</ol>")
+
+
+def main(argv):
+    command, args = (argv[0], argv[1:]) if argv else ("help", [])
+    if args[:1] == ["--"]:
+        args = args[1:]
+    if command in ("-h", "--help", "help") or command not in (
+            "setup", "lab", "test", "html", "retrain", "benchmark"):
+        print(__doc__)
+        return 0 if command in ("-h", "--help", "help") else 2
+    setup()
+    if command == "lab":
+        lab(args)
+    elif command == "test":
+        test(args)
+    elif command == "html":
+        html(args)
+    elif command in ("retrain", "benchmark"):
+        run(PY, "-m", "ign_lessons", command, *args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

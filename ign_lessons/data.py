@@ -1,0 +1,104 @@
+"""The course's data: 2D toy samplers and the embedded 8x8 digits. Nothing here needs a network."""
+import gzip
+import hashlib
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .course import DATA
+
+DIGITS_FILE = "digits/optdigits_8x8.csv.gz"
+DIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
+TOY2D = ("ring", "grid", "moons", "spiral", "circles")
+DEFAULT_NOISE = {"ring": 0.05, "grid": 0.05, "moons": 0.05, "spiral": 0.05, "circles": 0.04}
+
+
+class DataError(ValueError):
+    """Raised for a bad request or a damaged data file; the message says how to fix it."""
+
+
+def _check_n(n):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise DataError(f"n must be a positive whole number of samples, got {n!r}.")
+    return int(n)
+
+
+def toy2d_modes(name):
+    """Centres of the Gaussian mixtures ('ring': 8 on a circle of radius 2, 'grid': 5x5), else None."""
+    if name == "ring":
+        angles = torch.arange(8) * (2 * math.pi / 8)
+        return 2.0 * torch.stack([angles.cos(), angles.sin()], dim=1)
+    if name == "grid":
+        ticks = torch.linspace(-2, 2, 5)
+        return torch.cartesian_prod(ticks, ticks)
+    if name in TOY2D:
+        return None
+    raise DataError(f"Unknown 2D data set {name!r}; choose one of {', '.join(TOY2D)}.")
+
+
+def toy2d(name, n, seed=0, noise=None):
+    """n points of a named 2D data set (see TOY2D) as a float32 tensor of shape (n, 2)."""
+    if name not in TOY2D:
+        raise DataError(f"Unknown 2D data set {name!r}; choose one of {', '.join(TOY2D)}.")
+    n = _check_n(n)
+    noise = DEFAULT_NOISE[name] if noise is None else float(noise)
+    if not noise >= 0:
+        raise DataError(f"noise must be a standard deviation >= 0, got {noise!r}.")
+    g = torch.Generator().manual_seed(seed)
+    modes = toy2d_modes(name)
+    if modes is not None:
+        points = modes[torch.randint(len(modes), (n,), generator=g)]
+    elif name == "moons":
+        t = torch.rand(n, generator=g) * math.pi
+        upper = torch.rand(n, generator=g) < 0.5
+        points = torch.where(upper[:, None],
+                             torch.stack([t.cos(), t.sin()], 1),
+                             torch.stack([1 - t.cos(), 0.5 - t.sin()], 1))
+        points = (points - torch.tensor([0.5, 0.25])) * 1.6
+    elif name == "spiral":
+        t = torch.rand(n, generator=g).sqrt() * 3 * math.pi
+        arm = (torch.rand(n, generator=g) < 0.5).float() * math.pi
+        points = torch.stack([t * (t + arm).cos(), t * (t + arm).sin()], 1) / (1.5 * math.pi)
+    else:  # circles
+        radius = torch.where(torch.rand(n, generator=g) < 0.5, 1.0, 2.0)
+        t = torch.rand(n, generator=g) * 2 * math.pi
+        points = radius[:, None] * torch.stack([t.cos(), t.sin()], 1)
+    return (points + noise * torch.randn(n, 2, generator=g)).float()
+
+
+def _sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def digits(size=8, split="all"):
+    """The 1,797 UCI handwritten digits: images (N, 1, size, size) in [-1, 1] and labels (N,).
+
+    split: "all", or "train" / "test" (a fixed 80/20 split, the same on every machine).
+    size: 8 (the native resolution) or larger, resized bilinearly.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
+        raise DataError(f"size must be a whole number >= 8 (the digits are 8x8), got {size!r}.")
+    if split not in ("all", "train", "test"):
+        raise DataError(f"split must be 'all', 'train' or 'test', got {split!r}.")
+    path = DATA / DIGITS_FILE
+    if not path.exists():
+        raise DataError(f"The digits file {path} is missing. Restore it with "
+                        f"`git checkout -- data/{DIGITS_FILE}` (it ships with the course).")
+    actual = _sha256(path)
+    if actual != DIGITS_SHA256:
+        raise DataError(f"The digits file {path} is damaged: SHA-256 {actual}, expected "
+                        f"{DIGITS_SHA256}. Restore it with `git checkout -- data/{DIGITS_FILE}`.")
+    with gzip.open(path, "rt") as handle:
+        table = np.loadtxt(handle, delimiter=",", dtype=np.float32)
+    images = torch.from_numpy(table[:, :64]).reshape(-1, 1, 8, 8) / 8.0 - 1.0
+    labels = torch.from_numpy(table[:, 64]).long()
+    if size != 8:
+        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+    if split != "all":
+        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(1234))
+        cut = int(0.8 * len(labels))
+        keep = order[:cut] if split == "train" else order[cut:]
+        images, labels = images[keep], labels[keep]
+    return images.contiguous(), labels

@@ -1,0 +1,182 @@
+"""Networks of the course: MLPs for 2D, DCGAN-style convolutional nets for images, the IGN net `f`.
+
+Every model made by `build(kind, **options)` remembers how it was made (`model.spec`), so a
+checkpoint can rebuild it. `kind` is one of KINDS.
+"""
+import math
+
+import torch
+import torch.nn as nn
+
+
+class MLP(nn.Sequential):
+    """A plain multilayer perceptron: `depth` hidden layers of `hidden` units."""
+
+    def __init__(self, inputs, outputs, hidden=128, depth=3, activation=nn.LeakyReLU):
+        layers, width = [], inputs
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), activation()]
+            width = hidden
+        layers.append(nn.Linear(width, outputs))
+        super().__init__(*layers)
+
+
+def _groups(channels):
+    return min(8, channels)
+
+
+class ConvEncoder(nn.Module):
+    """DCGAN discriminator body: stride-2 convolutions down to 4x4, then to (latent, 1, 1)."""
+
+    def __init__(self, size=8, channels=1, width=32, latent=32):
+        super().__init__()
+        if size < 4 or size & (size - 1):
+            raise ValueError(f"image size must be a power of two >= 4, got {size}")
+        layers, c, s = [], channels, size
+        while s > 4:
+            layers += [nn.Conv2d(c, width, 4, 2, 1), nn.GroupNorm(_groups(width), width), nn.LeakyReLU(0.2)]
+            c, s, width = width, s // 2, width * 2
+        layers.append(nn.Conv2d(c, latent, 4, 1, 0))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class ConvDecoder(nn.Module):
+    """DCGAN generator: from (latent, 1, 1) up to (channels, size, size), tanh output in [-1, 1]."""
+
+    def __init__(self, size=8, channels=1, width=32, latent=32):
+        super().__init__()
+        if size < 4 or size & (size - 1):
+            raise ValueError(f"image size must be a power of two >= 4, got {size}")
+        ups = int(math.log2(size // 4))
+        c = width * 2 ** max(ups - 1, 0)
+        layers = [nn.ConvTranspose2d(latent, c, 4, 1, 0), nn.GroupNorm(_groups(c), c), nn.ReLU()]
+        for i in range(ups):
+            last = i == ups - 1
+            out = channels if last else c // 2
+            layers.append(nn.ConvTranspose2d(c, out, 4, 2, 1))
+            if not last:
+                layers += [nn.GroupNorm(_groups(out), out), nn.ReLU()]
+            c = out
+        if ups == 0:
+            layers.append(nn.Conv2d(c, channels, 3, 1, 1))
+        layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.net(z)
+
+
+class Generator(nn.Module):
+    """A GAN generator: z of shape `latent_shape` -> a sample of shape `data_shape`."""
+
+    role = "generator"
+
+    def __init__(self, body, latent_shape, data_shape):
+        super().__init__()
+        self.body, self.latent_shape, self.data_shape = body, tuple(latent_shape), tuple(data_shape)
+
+    def forward(self, z):
+        return self.body(z)
+
+
+class Critic(nn.Module):
+    """A GAN discriminator: a sample -> one number per sample (a logit, or an energy)."""
+
+    role = "discriminator"
+
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return self.body(x).reshape(len(x))
+
+
+class Idempotent(nn.Module):
+    """The IGN network f: R^n -> R^n, input and output of the same shape `data_shape`.
+
+    Also serves as an autoencoder discriminator (EBGAN), whose energy is d(f(y), y)."""
+
+    role = "ign"
+
+    def __init__(self, body, data_shape):
+        super().__init__()
+        self.body, self.data_shape = body, tuple(data_shape)
+        self.latent_shape = self.data_shape
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def _mlp_generator(latent=2, hidden=128, depth=3):
+    return Generator(MLP(latent, 2, hidden, depth), (latent,), (2,))
+
+
+def _mlp_discriminator(hidden=128, depth=3):
+    return Critic(MLP(2, 1, hidden, depth))
+
+
+def _mlp_ign(hidden=128, depth=3):
+    return Idempotent(MLP(2, 2, hidden, depth), (2,))
+
+
+def _conv_generator(size=8, channels=1, width=32, latent=32):
+    return Generator(ConvDecoder(size, channels, width, latent), (latent, 1, 1), (channels, size, size))
+
+
+def _conv_discriminator(size=8, channels=1, width=32):
+    return Critic(ConvEncoder(size, channels, width, latent=1))
+
+
+def _conv_ign(size=8, channels=1, width=32, latent=32):
+    body = nn.Sequential(ConvEncoder(size, channels, width, latent),
+                         ConvDecoder(size, channels, width, latent))
+    return Idempotent(body, (channels, size, size))
+
+
+KINDS = {
+    "mlp-generator": _mlp_generator,
+    "mlp-discriminator": _mlp_discriminator,
+    "mlp-ign": _mlp_ign,
+    "conv-generator": _conv_generator,
+    "conv-discriminator": _conv_discriminator,
+    "conv-ign": _conv_ign,
+}
+
+
+def build(kind, **options):
+    """Make a model of a named kind (see KINDS); the result carries `.spec` for checkpoints."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown model kind {kind!r}; choose one of {', '.join(KINDS)}.")
+    model = KINDS[kind](**options)
+    model.spec = {"kind": kind, "options": dict(options)}
+    return model
+
+
+def count_parameters(model):
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def noise(shape, n, seed=0, device="cpu"):
+    """n standard Gaussian samples of a given shape, reproducible from `seed`."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn((n, *shape), generator=g).to(device)
+
+
+@torch.no_grad()
+def sample(model, n, seed=0, z=None):
+    """n samples from a GAN generator (G(z)) or an IGN network (f(z), z shaped like the data)."""
+    if getattr(model, "role", None) not in ("generator", "ign"):
+        raise TypeError("sample() needs a GAN generator or an IGN network (built by models.build).")
+    device = next(model.parameters()).device
+    if z is None:
+        z = noise(model.latent_shape, n, seed, device)
+    was_training = model.training
+    model.eval()
+    out = model(z.to(device))
+    model.train(was_training)
+    return out

@@ -1,0 +1,228 @@
+"""One training loop for every model of the course, with progress bar, history and divergence guard.
+
+Each trainer takes any tensor of samples, `(N, 2)` points or `(N, C, H, W)` images, builds a
+default model for that shape (or uses the one you pass), and returns the model(s) and a History.
+"""
+import copy
+import math
+import time
+
+import torch
+from tqdm.auto import tqdm
+
+from . import losses, models
+from .course import device as default_device
+
+
+class TrainingError(ValueError):
+    """Raised for unusable training data or settings; the message says what to change."""
+
+
+class History(dict):
+    """Loss curves: name -> list of floats, one per step; plus `seconds` and `stopped` (a reason or None)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds, self.stopped, self.steps = 0.0, None, 0
+
+    def record(self, values):
+        for name, value in values.items():
+            self.setdefault(name, []).append(float(value))
+
+    def last(self, name, window=50):
+        """Mean of the last `window` values of a curve."""
+        values = self[name][-window:]
+        return sum(values) / len(values)
+
+
+def check_samples(samples):
+    """Validate user data: a finite float tensor of shape (N, 2) or (N, C, H, W) with N >= 2."""
+    if not isinstance(samples, torch.Tensor):
+        raise TrainingError(f"samples must be a torch.Tensor, got {type(samples).__name__}; "
+                            "convert with torch.as_tensor(array, dtype=torch.float32).")
+    if samples.dim() not in (2, 4) or (samples.dim() == 2 and samples.shape[1] != 2):
+        raise TrainingError(f"samples must have shape (N, 2) for points or (N, C, H, W) for images, "
+                            f"got {tuple(samples.shape)}.")
+    if len(samples) < 2:
+        raise TrainingError(f"need at least 2 samples to train, got {len(samples)}.")
+    if not samples.is_floating_point():
+        samples = samples.float()
+    bad = (~torch.isfinite(samples)).sum().item()
+    if bad:
+        raise TrainingError(f"samples contain {bad} NaN or infinite values; remove or replace them first.")
+    if samples.dim() == 4:
+        side = samples.shape[-1]
+        if samples.shape[-2] != side or side < 4 or side & (side - 1):
+            raise TrainingError(f"images must be square with a side that is a power of two (8, 16, 32), "
+                                f"got {tuple(samples.shape[-2:])}; resize with torch.nn.functional.interpolate.")
+    return samples.float()
+
+
+def default_models(samples, roles, **options):
+    """Default networks for data shaped like `samples`: roles from 'generator', 'discriminator', 'ign'."""
+    if samples.dim() == 2:
+        made = {"generator": lambda: models.build("mlp-generator", **options),
+                "discriminator": lambda: models.build("mlp-discriminator", **options),
+                "ign": lambda: models.build("mlp-ign", **options)}
+    else:
+        shape = dict(size=samples.shape[-1], channels=samples.shape[1], **options)
+        made = {"generator": lambda: models.build("conv-generator", **shape),
+                "discriminator": lambda: models.build(
+                    "conv-discriminator", **{k: v for k, v in shape.items() if k != "latent"}),
+                "ign": lambda: models.build("conv-ign", **shape)}
+    return [made[role]() for role in roles]
+
+
+def run(step, steps, nets, desc="training", progress=True, callback=None, every=100):
+    """Call `step(i) -> {name: scalar}` `steps` times; stop, keeping finite weights, on a NaN loss.
+
+    `callback(i, history)` is called every `every` steps and after the last one."""
+    if not isinstance(steps, int) or steps < 0:
+        raise TrainingError(f"steps must be a whole number >= 0, got {steps!r}.")
+    history, start = History(), time.perf_counter()
+    safe = [copy.deepcopy(n.state_dict()) for n in nets]
+    bar = tqdm(range(steps), desc=desc, disable=not progress, leave=False, mininterval=0.5)
+    for i in bar:
+        values = {k: float(v) for k, v in step(i).items()}
+        if not all(math.isfinite(v) for v in values.values()):
+            for net, state in zip(nets, safe):
+                net.load_state_dict(state)
+            history.stopped = (f"losses became non-finite at step {i} ({values}); training stopped and "
+                               f"the last finite weights (step {max(i - 50, 0) // 50 * 50}) were kept. "
+                               "Try a smaller learning rate or a clamp.")
+            print("WARNING:", history.stopped)
+            break
+        history.record(values)
+        history.steps = i + 1
+        if i % 50 == 0:
+            safe = [copy.deepcopy(n.state_dict()) for n in nets]
+        if callback is not None and (i % every == 0 or i == steps - 1):
+            callback(i, history)
+        if progress and i % 50 == 0:
+            bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()})
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+def _setup(samples, seed, nets, dev):
+    samples = check_samples(samples)
+    torch.manual_seed(seed)
+    dev = dev or default_device()
+    return samples.to(dev), torch.Generator().manual_seed(seed), dev
+
+
+def _batch(samples, size, gen):
+    return samples[torch.randint(len(samples), (size,), generator=gen).to(samples.device)]
+
+
+def train_gan(samples, steps=2000, seed=0, loss="nonsaturating", batch=128, lr_g=2e-4, lr_d=2e-4,
+              betas=(0.5, 0.999), d_steps=1, G=None, D=None, progress=True, callback=None,
+              every=100, device=None):
+    """Alternating GAN training. loss: "nonsaturating" or "minimax" (cross-entropy), or "energy".
+
+    d_steps discriminator updates per generator update. Returns (G, D, history)."""
+    if loss not in ("nonsaturating", "minimax", "energy"):
+        raise TrainingError(f"loss must be 'nonsaturating', 'minimax' or 'energy', got {loss!r}.")
+    samples, gen, dev = _setup(samples, seed, (G, D), device)
+    if G is None or D is None:
+        G0, D0 = default_models(samples, ("generator", "discriminator"))
+        G, D = G or G0, D or D0
+    G, D = G.to(dev), D.to(dev)
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
+
+    def step(i):
+        for _ in range(d_steps):
+            x = _batch(samples, batch, gen)
+            fake = G(torch.randn((batch, *G.latent_shape), device=dev))
+            d_loss = (losses.energy_d_loss if loss == "energy" else losses.gan_d_loss)(D, x, fake)
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+        fake = G(torch.randn((batch, *G.latent_shape), device=dev))
+        g_loss = losses.energy_g_loss(D, fake) if loss == "energy" else losses.gan_g_loss(D, fake, loss)
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+
+    history = run(step, steps, (G, D), f"GAN ({loss})", progress, callback, every)
+    return G, D, history
+
+
+def train_ign(samples, steps=2000, seed=0, weights=(20, 20, 2.5), distance="l1", clamp=None,
+              clamp_ref="paired", batch=128, lr=1e-4, betas=(0.5, 0.999), f=None, noise=None,
+              progress=True, callback=None, every=100, device=None):
+    """IGN training of one network f with its three routed terms (losses.ign_loss).
+
+    noise: None for z ~ N(0, I) shaped like the data, or a function n -> tensor of z's.
+    Returns (f, history); the history has "loss", "rec", "idem", "tight" per step."""
+    samples, gen, dev = _setup(samples, seed, (f,), device)
+    f = (f or default_models(samples, ("ign",))[0]).to(dev)
+    opt = torch.optim.Adam(f.parameters(), lr=lr, betas=betas)
+
+    def step(i):
+        x = _batch(samples, batch, gen)
+        z = noise(batch).to(dev) if noise is not None else torch.randn_like(x)
+        loss, terms = losses.ign_loss(f, x, z, weights, distance, clamp, clamp_ref)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {"loss": loss.detach(), **{k: v.detach() for k, v in terms.items()}}
+
+    history = run(step, steps, (f,), "IGN", progress, callback, every)
+    return f, history
+
+
+def train_split_ign(samples, steps=2000, seed=0, weights=(20, 20, 2.5), distance="l1", batch=128,
+                    lr=1e-4, betas=(0.5, 0.999), G=None, A=None, progress=True, callback=None,
+                    every=100, device=None):
+    """IGN's three losses with separate networks: generator G (z shaped like data) and autoencoder A.
+
+    Returns (G, A, history)."""
+    samples, gen, dev = _setup(samples, seed, (G, A), device)
+    G = (G or default_models(samples, ("ign",))[0]).to(dev)
+    A = (A or default_models(samples, ("ign",))[0]).to(dev)
+    opt = torch.optim.Adam([*G.parameters(), *A.parameters()], lr=lr, betas=betas)
+    wr, wi, wt = weights
+
+    def step(i):
+        x = _batch(samples, batch, gen)
+        rec, idem, tight = losses.split_ign_terms(G, A, x, torch.randn_like(x), distance)
+        loss = wr * rec + wi * idem + wt * tight
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {"loss": loss.detach(), "rec": rec.detach(), "idem": idem.detach(), "tight": tight.detach()}
+
+    history = run(step, steps, (G, A), "split IGN", progress, callback, every)
+    return G, A, history
+
+
+def train_ebgan(samples, steps=2000, seed=0, margin=1.0, distance="l1", batch=128, lr_g=2e-4,
+                lr_d=2e-4, betas=(0.5, 0.999), G=None, A=None, progress=True, callback=None,
+                every=100, device=None):
+    """EBGAN: generator G against an autoencoder discriminator A scored by delta = d(A(y), y).
+
+    Returns (G, A, history)."""
+    samples, gen, dev = _setup(samples, seed, (G, A), device)
+    G = (G or default_models(samples, ("generator",))[0]).to(dev)
+    A = (A or default_models(samples, ("ign",))[0]).to(dev)
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
+    opt_d = torch.optim.Adam(A.parameters(), lr=lr_d, betas=betas)
+
+    def step(i):
+        x = _batch(samples, batch, gen)
+        fake = G(torch.randn((batch, *G.latent_shape), device=dev))
+        d_loss = losses.ebgan_d_loss(A, x, fake, margin, distance)
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = losses.ebgan_g_loss(A, fake, distance)
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+
+    history = run(step, steps, (G, A), "EBGAN", progress, callback, every)
+    return G, A, history

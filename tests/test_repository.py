@@ -1,0 +1,60 @@
+"""The repository's own promises: clean notebooks, matching environment files, a true README."""
+import json
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_notebooks_are_committed_without_outputs():
+    assert NOTEBOOKS, "no notebooks found"
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text())
+        dirty = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+                 and (c.get("outputs") or c.get("execution_count") is not None)]
+        assert not dirty, f"{path.name}: cells {dirty} carry outputs; clear them before committing"
+
+
+def test_every_notebook_starts_the_course_and_ends_with_exercises():
+    for path in NOTEBOOKS:
+        cells = json.loads(path.read_text())["cells"]
+        code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+        assert "course.start(" in code[0], f"{path.name}: the first code cell must call course.start()"
+        text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        assert "Exercise" in text, f"{path.name}: no exercises"
+
+
+def _names(requirements):
+    return {re.split(r"[<>=!~ ]", r, maxsplit=1)[0].strip().lower() for r in requirements}
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = _names(project["dependencies"] + project["optional-dependencies"]["test"])
+    lines = (ROOT / "environment.yml").read_text().splitlines()
+    listed = _names(l.strip()[2:] for l in lines if l.startswith("  - "))
+    listed = {"torch" if n == "pytorch" else n for n in listed} - {"python"}
+    assert listed == wanted
+
+
+def test_constraints_pin_every_package_exactly():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = _names(project["dependencies"] + project["optional-dependencies"]["test"])
+    pins = [l for l in (ROOT / "constraints.txt").read_text().splitlines() if l and not l.startswith("#")]
+    assert all("==" in p for p in pins)
+    assert _names(pins) == wanted
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    command = "python3 course.py test"
+    assert command in readme
+    assert command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_maps_every_notebook():
+    readme = (ROOT / "README.md").read_text()
+    for path in NOTEBOOKS:
+        assert path.name in readme, f"README does not list {path.name}"
