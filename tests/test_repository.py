@@ -33,8 +33,8 @@ def _names(requirements):
 def test_environment_yml_lists_the_same_packages_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = _names(project["dependencies"] + project["optional-dependencies"]["test"])
-    lines = (ROOT / "environment.yml").read_text().splitlines()
-    listed = _names(l.strip()[2:] for l in lines if l.startswith("  - "))
+    text = (ROOT / "environment.yml").read_text().split("dependencies:", 1)[1]
+    listed = _names(l.strip()[2:] for l in text.splitlines() if l.startswith("  - "))
     listed = {"torch" if n == "pytorch" else n for n in listed} - {"python"}
     assert listed == wanted
 
