@@ -7,7 +7,7 @@ import time
 from . import recipes
 
 # Modules that register recipes when imported.
-RECIPE_MODULES = ()
+RECIPE_MODULES = ("study", "digit_recipes")
 
 
 def main(argv=None):

@@ -68,13 +68,27 @@ def energy_g_loss(D, fake):
 
 def one_loss_frozen(G, D, x, z):
     """The whole energy GAN as one loss, with frozen copies: D(x) - D(G'(z)) + D'(G(z))."""
-    return (D(x) - D(frozen(G)(z)) + frozen(D)(G(z))).mean()
+    return D(x).mean() - D(frozen(G)(z)).mean() + frozen(D)(G(z)).mean()
 
 
 def one_loss_stopgrad(G, D, x, z):
     """The same loss with stop-gradients and no copies: D(x) - 2 D(sg(G(z))) + D(G(z))."""
     fake = G(z)
-    return (D(x) - 2 * D(fake.detach()) + D(fake)).mean()
+    return D(x).mean() - 2 * D(fake.detach()).mean() + D(fake).mean()
+
+
+def one_loss_copies(G, D, x, z, copies=None):
+    """The frozen-copy loss written literally, with real copies of G and D (for comparison).
+
+    copies: None deep-copies both networks on every call; a pair (G_copy, D_copy) made once with
+    `frozen_copy` is refreshed here with load_state_dict, like the IGN paper's listing."""
+    if copies is None:
+        copies = frozen_copy(G), frozen_copy(D)
+    else:
+        for net, twin in zip((G, D), copies):
+            twin.load_state_dict(net.state_dict())
+    G_copy, D_copy = copies
+    return D(x).mean() - D(G_copy(z)).mean() + D_copy(G(z)).mean()
 
 
 # --- EBGAN: the discriminator is an autoencoder, its energy the reconstruction error ---------------
@@ -86,7 +100,7 @@ def energy(autoencoder, y, kind="l1"):
 
 def ebgan_d_loss(A, x, fake, margin=1.0, kind="l1"):
     """EBGAN discriminator: delta(x) + max(0, margin - delta(fake)), fakes detached."""
-    return (energy(A, x, kind) + F.relu(margin - energy(A, fake.detach(), kind))).mean()
+    return energy(A, x, kind).mean() + F.relu(margin - energy(A, fake.detach(), kind)).mean()
 
 
 def ebgan_g_loss(A, fake, kind="l1"):
@@ -194,3 +208,17 @@ def split_ign_terms(G, A, x, z, distance="l1"):
     idem = d(frozen(A)(fake), fake)
     tight = -d(A(fake.detach()), fake.detach())
     return rec.mean(), idem.mean(), tight.mean()
+
+
+class EnergyDiscriminator(torch.nn.Module):
+    """An autoencoder seen as an energy discriminator: D(y) = d(net(y), y), per sample.
+
+    Built on the IGN network f it is the discriminator hidden inside IGN, so the GAN forms above
+    (one_loss_frozen, one_loss_stopgrad) accept it; frozen(D) freezes f's weights."""
+
+    def __init__(self, net, distance="l1"):
+        super().__init__()
+        self.net, self.distance = net, distance
+
+    def forward(self, y):
+        return energy(self.net, y, self.distance)

@@ -3,6 +3,7 @@ import torch
 
 from . import data
 from .losses import per_sample_distance
+from .quality import DigitsQuality, digits_quality, frechet_distance  # noqa: F401  (the digits metric)
 
 
 def mode_coverage(samples, name="ring", radius=None, min_share=0.01):

@@ -25,14 +25,28 @@ def _groups(channels):
     return min(8, channels)
 
 
-class ConvEncoder(nn.Module):
-    """DCGAN discriminator body: stride-2 convolutions down to 4x4, then to (latent, 1, 1)."""
+def _check_refine(refine):
+    if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
+        raise ValueError(f"refine (extra stride-1 convolutions at full resolution) must be a whole "
+                         f"number >= 0, got {refine!r}")
+    return refine
 
-    def __init__(self, size=8, channels=1, width=32, latent=32):
+
+class ConvEncoder(nn.Module):
+    """DCGAN discriminator body: stride-2 convolutions down to 4x4, then to (latent, 1, 1).
+
+    refine > 0 first adds that many stride-1 3x3 convolutions (width // 2 channels) at full resolution."""
+
+    def __init__(self, size=8, channels=1, width=32, latent=32, refine=0):
         super().__init__()
         if size < 4 or size & (size - 1):
             raise ValueError(f"image size must be a power of two >= 4, got {size}")
         layers, c, s = [], channels, size
+        for i in range(_check_refine(refine)):  # stride-1 3x3 convolutions at full resolution
+            out = max(width // 2, 1)
+            layers += [nn.Conv2d(c, out, 3, 1, 1), *([nn.GroupNorm(_groups(out), out)] if i else []),
+                       nn.LeakyReLU(0.2)]
+            c = out
         while s > 4:
             layers += [nn.Conv2d(c, width, 4, 2, 1), nn.GroupNorm(_groups(width), width), nn.LeakyReLU(0.2)]
             c, s, width = width, s // 2, width * 2
@@ -44,24 +58,33 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """DCGAN generator: from (latent, 1, 1) up to (channels, size, size), tanh output in [-1, 1]."""
+    """DCGAN generator: from (latent, 1, 1) up to (channels, size, size), tanh output in [-1, 1].
 
-    def __init__(self, size=8, channels=1, width=32, latent=32):
+    refine > 0 ends with that many stride-1 3x3 convolutions at full resolution (the last upsampling
+    then keeps half its input channels instead of going straight to `channels`)."""
+
+    def __init__(self, size=8, channels=1, width=32, latent=32, refine=0):
         super().__init__()
         if size < 4 or size & (size - 1):
             raise ValueError(f"image size must be a power of two >= 4, got {size}")
+        refine = _check_refine(refine)
         ups = int(math.log2(size // 4))
         c = width * 2 ** max(ups - 1, 0)
         layers = [nn.ConvTranspose2d(latent, c, 4, 1, 0), nn.GroupNorm(_groups(c), c), nn.ReLU()]
         for i in range(ups):
-            last = i == ups - 1
-            out = channels if last else c // 2
+            last = i == ups - 1 and not refine
+            out = channels if last else max(c // 2, 1)
             layers.append(nn.ConvTranspose2d(c, out, 4, 2, 1))
             if not last:
                 layers += [nn.GroupNorm(_groups(out), out), nn.ReLU()]
             c = out
-        if ups == 0:
+        if ups == 0 and not refine:
             layers.append(nn.Conv2d(c, channels, 3, 1, 1))
+        for i in range(refine):  # stride-1 3x3 convolutions at full resolution, the last one to `channels`
+            last = i == refine - 1
+            layers.append(nn.Conv2d(c, channels if last else c, 3, 1, 1))
+            if not last:
+                layers += [nn.GroupNorm(_groups(c), c), nn.ReLU()]
         layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
 
@@ -111,6 +134,38 @@ class Idempotent(nn.Module):
         return self.body(x)
 
 
+class Classifier(nn.Module):
+    """A small convolutional image classifier: `features(x)` is its penultimate layer, `forward` gives logits.
+
+    Used by the course's quality metric (metrics.digits_quality), which compares feature statistics."""
+
+    role = "classifier"
+
+    def __init__(self, size=8, channels=1, width=16, feature_dim=64, classes=10):
+        super().__init__()
+        if size < 4 or size & (size - 1):
+            raise ValueError(f"image size must be a power of two >= 4, got {size}")
+        self.data_shape, self.classes = (channels, size, size), classes
+        layers, c, s = [nn.Conv2d(channels, width, 3, 1, 1), nn.GroupNorm(_groups(width), width),
+                        nn.LeakyReLU(0.2)], width, size
+        while s > 4:
+            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1), nn.GroupNorm(_groups(2 * c), 2 * c), nn.LeakyReLU(0.2)]
+            c, s = 2 * c, s // 2
+        layers += [nn.Conv2d(c, c, 3, 1, 1), nn.GroupNorm(_groups(c), c), nn.LeakyReLU(0.2),
+                   nn.Flatten(), nn.Linear(c * 16, feature_dim), nn.LeakyReLU(0.2)]
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(feature_dim, classes))
+
+    def features(self, x):
+        if tuple(x.shape[1:]) != self.data_shape:
+            raise ValueError(f"this classifier takes images of shape (N, {', '.join(map(str, self.data_shape))}), "
+                             f"got {tuple(x.shape)}")
+        return self.body(x)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
 def _mlp_generator(latent=2, hidden=128, depth=3):
     return Generator(MLP(latent, 2, hidden, depth), (latent,), (2,))
 
@@ -123,18 +178,23 @@ def _mlp_ign(hidden=128, depth=3):
     return Idempotent(MLP(2, 2, hidden, depth), (2,))
 
 
-def _conv_generator(size=8, channels=1, width=32, latent=32):
-    return Generator(ConvDecoder(size, channels, width, latent), (latent, 1, 1), (channels, size, size))
+def _conv_generator(size=8, channels=1, width=32, latent=32, refine=0):
+    return Generator(ConvDecoder(size, channels, width, latent, refine), (latent, 1, 1),
+                     (channels, size, size))
 
 
-def _conv_discriminator(size=8, channels=1, width=32):
-    return Critic(ConvEncoder(size, channels, width, latent=1))
+def _conv_discriminator(size=8, channels=1, width=32, refine=0):
+    return Critic(ConvEncoder(size, channels, width, latent=1, refine=refine))
 
 
 def _conv_ign(size=8, channels=1, width=32, latent=32):
     body = nn.Sequential(ConvEncoder(size, channels, width, latent),
                          ConvDecoder(size, channels, width, latent))
     return Idempotent(body, (channels, size, size))
+
+
+def _conv_classifier(size=8, channels=1, width=16, feature_dim=64, classes=10):
+    return Classifier(size, channels, width, feature_dim, classes)
 
 
 KINDS = {
@@ -144,6 +204,7 @@ KINDS = {
     "conv-generator": _conv_generator,
     "conv-discriminator": _conv_discriminator,
     "conv-ign": _conv_ign,
+    "conv-classifier": _conv_classifier,
 }
 
 

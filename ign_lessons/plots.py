@@ -89,3 +89,39 @@ def curves(history, names=None, ax=None, smooth=25, title=None):
     ax.set(xlabel="step", title=title)
     ax.legend()
     return ax
+
+
+def snapshots(images_by_step, title=None, width=None):
+    """Rows of samples from the same fixed z at several training steps: {step: images (N, 1, H, W)}."""
+    steps = list(images_by_step)
+    n = len(next(iter(images_by_step.values())))
+    fig, axes = plt.subplots(len(steps), 1, figsize=(width or 0.55 * n + 1.2, 0.62 * len(steps) + 0.6),
+                             squeeze=False)
+    for ax, step in zip(axes[:, 0], steps):
+        image_grid(images_by_step[step], ax=ax, rows=1)
+        ax.text(-0.01, 0.5, f"step {step}", transform=ax.transAxes, ha="right", va="center")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def class_shares(shares_by_name, ax=None, min_share=0.03, top=0.3, title="Share of samples per predicted digit"):
+    """Grouped bars: for each named sample set, the share the classifier puts in each of 10 classes.
+
+    The axis stops at `top`; taller bars are cut there and labelled with their value."""
+    ax = _ax(ax, size=(9, 3.4))
+    names = list(shares_by_name)
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        shares = np.asarray(shares_by_name[name], dtype=float)
+        x = np.arange(len(shares)) + (i - (len(names) - 1) / 2) * width
+        ax.bar(x, np.minimum(shares, top), width, label=name)
+        for xi, share in zip(x, shares):
+            if share > top:
+                ax.text(xi, top * 0.97, f"{share:.0%}", ha="center", va="top", fontsize="small",
+                        rotation=90, color="white")
+    ax.axhline(0.1, color="0.4", lw=1, ls=":", label="uniform (10%)")
+    ax.axhline(min_share, color="red", lw=1, ls="--", label=f"coverage threshold ({min_share:.0%})")
+    ax.set(xticks=range(10), ylim=(0, top), xlabel="predicted digit", ylabel="share of samples", title=title)
+    ax.legend(fontsize="small", ncol=3, loc="upper left")
+    return ax

@@ -115,14 +115,25 @@ def _batch(samples, size, gen):
     return samples[torch.randint(len(samples), (size,), generator=gen).to(samples.device)]
 
 
+def _r1_penalty(D, x):
+    """Mean squared norm of the discriminator's gradient with respect to real samples."""
+    x = x.detach().requires_grad_(True)
+    grad, = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean()
+
+
 def train_gan(samples, steps=2000, seed=0, loss="nonsaturating", batch=128, lr_g=2e-4, lr_d=2e-4,
               betas=(0.5, 0.999), d_steps=1, G=None, D=None, progress=True, callback=None,
-              every=100, device=None):
+              every=100, device=None, r1=0.0):
     """Alternating GAN training. loss: "nonsaturating" or "minimax" (cross-entropy), or "energy".
 
-    d_steps discriminator updates per generator update. Returns (G, D, history)."""
+    d_steps discriminator updates per generator update. r1 > 0 adds the R1 penalty
+    (r1 / 2) * |grad_x D(x)|^2 on real samples to the discriminator's loss (Mescheder et al. 2018,
+    arXiv:1801.04406), recorded as "r1" in the history. Returns (G, D, history)."""
     if loss not in ("nonsaturating", "minimax", "energy"):
         raise TrainingError(f"loss must be 'nonsaturating', 'minimax' or 'energy', got {loss!r}.")
+    if not r1 >= 0:
+        raise TrainingError(f"r1 must be a penalty weight >= 0 (0 turns it off), got {r1!r}.")
     samples, gen, dev = _setup(samples, seed, (G, D), device)
     if G is None or D is None:
         G0, D0 = default_models(samples, ("generator", "discriminator"))
@@ -136,15 +147,17 @@ def train_gan(samples, steps=2000, seed=0, loss="nonsaturating", batch=128, lr_g
             x = _batch(samples, batch, gen)
             fake = G(torch.randn((batch, *G.latent_shape), device=dev))
             d_loss = (losses.energy_d_loss if loss == "energy" else losses.gan_d_loss)(D, x, fake)
+            penalty = _r1_penalty(D, x) if r1 else None
             opt_d.zero_grad()
-            d_loss.backward()
+            (d_loss + r1 / 2 * penalty if r1 else d_loss).backward()
             opt_d.step()
         fake = G(torch.randn((batch, *G.latent_shape), device=dev))
         g_loss = losses.energy_g_loss(D, fake) if loss == "energy" else losses.gan_g_loss(D, fake, loss)
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+        values = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+        return {**values, "r1": penalty.detach()} if r1 else values
 
     history = run(step, steps, (G, D), f"GAN ({loss})", progress, callback, every)
     return G, D, history
@@ -218,7 +231,7 @@ def train_ebgan(samples, steps=2000, seed=0, margin=1.0, distance="l1", batch=12
         opt_d.zero_grad()
         d_loss.backward()
         opt_d.step()
-        g_loss = losses.ebgan_g_loss(A, fake, distance)
+        g_loss = losses.ebgan_g_loss(losses.frozen(A), fake, distance)  # no gradient for A's weights
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()

@@ -1,0 +1,76 @@
+"""Each checker of 02_gan_digits accepts the worked solution and rejects typical mistakes."""
+import pytest
+import torch
+
+from ign_lessons import data, metrics, quality
+from ign_lessons.exercises import Wrong
+from ign_lessons.exercises import gan_digits as checks
+
+
+def stub(*args):
+    raise NotImplementedError
+
+
+def solution_truncated(n, limit, seed):
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, 32, 1, 1, generator=g)
+    while (too_big := z.abs() > limit).any():
+        z[too_big] = torch.randn(int(too_big.sum()), generator=g)
+    return z
+
+
+def test_truncated_noise():
+    assert checks.check_truncated_noise(solution_truncated)
+    assert checks.check_truncated_noise(stub) is False
+    seeded = lambda seed: torch.Generator().manual_seed(seed)
+    for wrong, words in [
+        (lambda n, limit, seed: torch.randn(n, 32, generator=seeded(seed)), "shape"),
+        (lambda n, limit, seed: torch.randn(n, 32, 1, 1, generator=seeded(seed)).clamp(-limit, limit), "pile up"),
+        (lambda n, limit, seed: solution_truncated(n, limit, seed) * 0.5, "spread"),
+        (lambda n, limit, seed: solution_truncated(n, limit, 0), "different seeds"),
+    ]:
+        with pytest.raises(Wrong, match=words):
+            checks.check_truncated_noise(wrong)
+
+
+def solution_noise(n, seed):
+    images, _ = data.digits(split="train")
+    g = torch.Generator().manual_seed(seed)
+    return (images.mean(0) + images.std(0) * torch.randn(n, 1, 8, 8, generator=g)).clamp(-1, 1)
+
+
+def test_pixel_noise():
+    assert checks.check_pixel_noise(solution_noise)
+    images, _ = data.digits(split="train")
+    seeded = lambda seed: torch.Generator().manual_seed(seed)
+    for wrong, words in [
+        (lambda n, seed: solution_noise(n, seed) * 1.5, r"\[-1, 1\]"),
+        (lambda n, seed: torch.rand(n, 1, 8, 8, generator=seeded(seed)) * 2 - 1, "means"),
+        (lambda n, seed: (images.mean() + images.std() * torch.randn(n, 1, 8, 8, generator=seeded(seed))
+                          ).clamp(-1, 1), "means"),
+        (lambda n, seed: solution_noise(n, 0), "different seeds"),
+    ]:
+        with pytest.raises(Wrong, match=words):
+            checks.check_pixel_noise(wrong)
+
+
+def solution_floor(n, repeats=10, seed=0):
+    feats = quality.features(data.digits(split="test")[0])
+    g = torch.Generator().manual_seed(seed)
+    values = []
+    for _ in range(repeats):
+        order = torch.randperm(len(feats), generator=g)
+        values.append(metrics.frechet_distance(feats[order[:n]], feats[order[n:2 * n]]))
+    return sum(values) / repeats
+
+
+def test_floor():
+    assert checks.check_floor(solution_floor)
+    feats = quality.features(data.digits(split="test")[0])
+    same_set = lambda n, repeats=10, seed=0: metrics.frechet_distance(feats[:n], feats[:n])
+    pixels = data.digits(split="test")[0].flatten(1).double()
+    on_pixels = lambda n, repeats=10, seed=0: metrics.frechet_distance(pixels[:n], pixels[n:2 * n])
+    fixed_n = lambda n, repeats=10, seed=0: solution_floor(180, repeats, seed)
+    for wrong, words in [(same_set, "same digits"), (on_pixels, "expected about"), (fixed_n, "expected about")]:
+        with pytest.raises(Wrong, match=words):
+            checks.check_floor(wrong)
