@@ -128,7 +128,18 @@ def sqrtm_psd(matrix):
 
 
 def frechet_distance(feats_a, feats_b):
-    """|mu_a - mu_b|^2 + tr(C_a) + tr(C_b) - 2 tr((C_a^1/2 C_b C_a^1/2)^1/2), computed in float64."""
+    """|mu_a - mu_b|^2 + tr(C_a) + tr(C_b) - 2 tr((C_a^1/2 C_b C_a^1/2)^1/2), computed in float64.
+
+    feats_a (n, d) and feats_b (m, d): one row per sample, n and m >= 2."""
+    for name, feats in (("feats_a", feats_a), ("feats_b", feats_b)):
+        if not isinstance(feats, torch.Tensor) or feats.dim() != 2 or len(feats) < 2:
+            raise QualityError(f"{name} must be a tensor (samples, features) with at least 2 rows, got "
+                               f"{tuple(getattr(feats, 'shape', ())) or type(feats).__name__}.")
+        if not torch.isfinite(feats).all():
+            raise QualityError(f"{name} contains NaN or infinite values.")
+    if feats_a.shape[1] != feats_b.shape[1]:
+        raise QualityError(f"both feature sets need the same number of columns, got {feats_a.shape[1]} "
+                           f"and {feats_b.shape[1]}.")
     mu_a, cov_a = gaussian(feats_a.double())
     mu_b, cov_b = gaussian(feats_b.double())
     root_a = sqrtm_psd(cov_a)

@@ -83,3 +83,14 @@ def test_refine_option_keeps_default_networks_unchanged():
     assert D(models.sample(G, 3)).shape == (3,)
     with pytest.raises(ValueError, match="refine"):
         models.build("conv-generator", refine=-1)
+
+
+@pytest.mark.parametrize("a, b, words", [
+    (torch.zeros(1, 4), torch.zeros(5, 4), "at least 2 rows"),
+    (torch.zeros(5), torch.zeros(5, 4), "at least 2 rows"),
+    (torch.full((5, 4), float("nan")), torch.zeros(5, 4), "NaN"),
+    (torch.zeros(5, 4), torch.zeros(5, 3), "same number of columns"),
+])
+def test_frechet_distance_refuses_bad_features(a, b, words):
+    with pytest.raises(quality.QualityError, match=words):
+        metrics.frechet_distance(a, b)
