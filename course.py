@@ -80,7 +80,7 @@ def test(args):
 
 
 def html(args):
-    env = dict(os.environ, MPLBACKEND="Agg")
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # inline figures in the HTML
     if "--fast" in args:
         env["IGN_LESSONS_FAST"] = "1"
     out = ROOT / "build" / "html"

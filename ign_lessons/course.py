@@ -58,7 +58,7 @@ def start(seed=0, report=True):
     """Seed everything, set plot defaults, print a one-line report; returns the device."""
     import matplotlib.pyplot as plt
     seed_everything(seed)
-    plt.rcParams.update({"figure.dpi": 90, "axes.grid": False, "image.cmap": "gray"})
+    plt.rcParams.update({"figure.dpi": 110, "axes.grid": False, "image.cmap": "gray"})
     dev = device()
     if report:
         mode = "FAST mode (IGN_LESSONS_FAST=1): step counts are shrunk" if FAST else "full mode"
