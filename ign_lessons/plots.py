@@ -10,6 +10,13 @@ def _ax(ax, size=(4, 4)):
     return ax
 
 
+def _ticks(ax, limit):
+    ticks = [t for t in (-2, 0, 2) if abs(t) < limit] or [0]
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
+    ax.tick_params(labelsize=7, length=2)
+
+
 def plane(limit=3.0, steps=100):
     """A grid of points over [-limit, limit]^2: returns (points (steps^2, 2), xs, ys)."""
     xs = torch.linspace(-limit, limit, steps)
@@ -23,8 +30,7 @@ def points(samples, ax=None, title=None, limit=3.0, **style):
     s = samples.detach().cpu().numpy()
     ax.scatter(s[:, 0], s[:, 1], s=style.pop("s", 4), alpha=style.pop("alpha", 0.6), **style)
     ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=title)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    _ticks(ax, limit)
     return ax
 
 
@@ -40,8 +46,7 @@ def heatmap(function, ax=None, limit=3.0, steps=100, title=None, cmap="viridis",
     if colorbar:
         plt.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
     ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=title)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    _ticks(ax, limit)
     return ax
 
 
@@ -55,8 +60,7 @@ def vector_field(f, ax=None, limit=3.0, steps=20, title=None, **style):
     ax.quiver(gx, gy, moved[:, 0].reshape(steps, steps).numpy(), moved[:, 1].reshape(steps, steps).numpy(),
               angles="xy", scale_units="xy", scale=1, width=0.004, color=style.pop("color", "0.3"), **style)
     ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=title)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    _ticks(ax, limit)
     return ax
 
 
@@ -66,7 +70,7 @@ def image_grid(images, ax=None, rows=None, title=None, labels=None):
     n, _, h, w = images.shape
     rows = rows or int(np.ceil(np.sqrt(n)))
     cols = int(np.ceil(n / rows))
-    canvas = np.ones((rows * (h + 1) + 1, cols * (w + 1) + 1))
+    canvas = np.full((rows * (h + 1) + 1, cols * (w + 1) + 1), 0.25)  # light grey frames
     for i in range(n):
         r, c = divmod(i, cols)
         canvas[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + c * (w + 1): 1 + c * (w + 1) + w] = \
