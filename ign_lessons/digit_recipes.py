@@ -14,6 +14,7 @@ from .recipes import recipe
 CLASSIFIER_STEPS = 1000
 CLASSIFIER_TRAIN = {"batch": 128, "lr": 3e-3}
 GAN_STEPS = 6000
+GAN_FD_EVERY = 500  # the recipe measures the FD before training and after every GAN_FD_EVERY steps
 GAN = {
     "generator": {"width": 64, "latent": 32, "refine": 1},
     "discriminator": {"width": 32, "refine": 1},
@@ -56,13 +57,19 @@ def gan_digits(steps_scale=1.0):
     G, D = build_gan()
     curve = []
 
-    def measure(i, history):
+    def measure(done):
         q = quality.digits_quality(models.sample(G, EVAL_SAMPLES, seed=1))
-        curve.append([i + 1, round(q.fd, 2)])
+        curve.append([done, round(q.fd, 2)])
 
+    def after_step(i, history):
+        """train_gan calls this after step i + 1 (i counts from 0)."""
+        if (i + 1) % GAN_FD_EVERY == 0 or i + 1 == steps:
+            measure(i + 1)
+
+    measure(0)
     start = time.perf_counter()
-    G, D, history = train.train_gan(images, steps=steps, seed=0, G=G, D=D, callback=measure,
-                                    every=500, **GAN["train"])
+    G, D, history = train.train_gan(images, steps=steps, seed=0, G=G, D=D, callback=after_step,
+                                    every=1, **GAN["train"])
     seconds = time.perf_counter() - start
     q = quality.digits_quality(models.sample(G.cpu(), EVAL_SAMPLES, seed=1))
     print(f"gan-digits: {q}")

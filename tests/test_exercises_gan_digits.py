@@ -43,19 +43,25 @@ def test_pixel_noise():
     assert checks.check_pixel_noise(solution_noise)
     images, _ = data.digits(split="train")
     seeded = lambda seed: torch.Generator().manual_seed(seed)
+    gaussian = lambda n, seed: torch.randn(n, 1, 8, 8, generator=seeded(seed))
     for wrong, words in [
         (lambda n, seed: solution_noise(n, seed) * 1.5, r"\[-1, 1\]"),
         (lambda n, seed: torch.rand(n, 1, 8, 8, generator=seeded(seed)) * 2 - 1, "means"),
-        (lambda n, seed: (images.mean() + images.std() * torch.randn(n, 1, 8, 8, generator=seeded(seed))
-                          ).clamp(-1, 1), "means"),
+        # one mean for all pixels; one spread for all pixels (clamping then moves the means too);
+        # a variance in place of a standard deviation
+        (lambda n, seed: (images.mean() + images.std(0) * gaussian(n, seed)).clamp(-1, 1),
+         "the per-pixel means differ"),
+        (lambda n, seed: (images.mean(0) + images.std() * gaussian(n, seed)).clamp(-1, 1),
+         "spreads differ .* wrong spread"),
+        (lambda n, seed: (images.mean(0) + images.var(0) * gaussian(n, seed)).clamp(-1, 1),
+         "the per-pixel spreads differ"),
         (lambda n, seed: solution_noise(n, 0), "different seeds"),
     ]:
         with pytest.raises(Wrong, match=words):
             checks.check_pixel_noise(wrong)
 
 
-def solution_floor(n, repeats=10, seed=0):
-    feats = quality.features(data.digits(split="test")[0])
+def solution_floor(feats, n, repeats=10, seed=0):
     g = torch.Generator().manual_seed(seed)
     values = []
     for _ in range(repeats):
@@ -66,11 +72,18 @@ def solution_floor(n, repeats=10, seed=0):
 
 def test_floor():
     assert checks.check_floor(solution_floor)
-    feats = quality.features(data.digits(split="test")[0])
-    same_set = lambda n, repeats=10, seed=0: metrics.frechet_distance(feats[:n], feats[:n])
+    # A correct answer that draws its splits differently passes too: the tolerance covers sampling noise.
+    assert checks.check_floor(lambda feats, n, repeats, seed: solution_floor(feats, n, repeats, seed + 100))
+    assert checks.check_floor(stub) is False
+    train_feats = quality.features(data.digits(split="train")[0])
     pixels = data.digits(split="test")[0].flatten(1).double()
-    on_pixels = lambda n, repeats=10, seed=0: metrics.frechet_distance(pixels[:n], pixels[n:2 * n])
-    fixed_n = lambda n, repeats=10, seed=0: solution_floor(180, repeats, seed)
-    for wrong, words in [(same_set, "same digits"), (on_pixels, "expected about"), (fixed_n, "expected about")]:
+    for wrong, words in [
+        (lambda feats, n, repeats, seed: metrics.frechet_distance(feats[:n], feats[:n]), "same digits"),
+        (lambda feats, n, repeats, seed: metrics.frechet_distance(pixels[:n], pixels[n:2 * n]), "expected about"),
+        (lambda feats, n, repeats, seed: solution_floor(feats, 180, repeats, seed), "expected about"),
+        (lambda feats, n, repeats, seed: solution_floor(feats[:n], n // 2, repeats, seed), "expected about"),
+        (lambda feats, n, repeats, seed: solution_floor(train_feats, n, repeats, seed), "the `feats` you are given"),
+        (lambda feats, n, repeats, seed: solution_floor(feats, n, repeats, 0), "different seeds"),
+    ]:
         with pytest.raises(Wrong, match=words):
             checks.check_floor(wrong)
