@@ -7,7 +7,7 @@ import time
 from . import recipes
 
 # Modules that register recipes when imported.
-RECIPE_MODULES = ("study", "digit_recipes")
+RECIPE_MODULES = ("study", "digit_recipes", "gan_2d_study")
 
 
 def main(argv=None):

@@ -129,3 +129,127 @@ def class_shares(shares_by_name, ax=None, min_share=0.03, top=0.3, title="Share 
     ax.set(xticks=range(10), ylim=(0, top), xlabel="predicted digit", ylabel="share of samples", title=title)
     ax.legend(fontsize="small", ncol=3, loc="upper left")
     return ax
+
+
+# --- GAN Lab-style views of a 2D GAN (after Kahng et al., GAN Lab, IEEE VIS 2018) ---------------
+
+REAL_COLOUR, FAKE_COLOUR = "#00441b", "#762a83"  # green for data, purple for the generator's samples
+
+
+def fake_gradients(D, fake, loss="nonsaturating"):
+    """The push each fake sample receives from the generator's loss: minus the gradient of that
+    sample's own loss with respect to its position, one row per sample.
+
+    loss: "nonsaturating" or "minimax" (cross-entropy, D gives logits), or "energy" (D gives energies)."""
+    from . import losses
+    fake = fake.detach().clone().requires_grad_(True)
+    if loss == "energy":
+        total = losses.energy_g_loss(D, fake)
+    else:
+        total = losses.gan_g_loss(D, fake, loss)
+    grad, = torch.autograd.grad(total * len(fake), fake)  # the loss is a batch mean
+    return -grad
+
+
+def _probabilities(D, grid):
+    param = next(D.parameters(), None)
+    with torch.no_grad():
+        return torch.sigmoid(D(grid.to(param.device if param is not None else "cpu"))).cpu()
+
+
+def gan_snapshot(G, D, z, limit=3.0, steps=60):
+    """What a GAN view needs at one moment: the fakes G(z) and D's probability of "real" over the plane."""
+    grid, _, _ = plane(limit, steps)
+    with torch.no_grad():
+        fake = G(z.to(next(G.parameters()).device)).cpu()
+    return {"fake": fake, "prob": _probabilities(D, grid).reshape(steps, steps), "limit": limit}
+
+
+def _draw_snapshot(snap, ax, real=None, arrows=None, arrow_scale=None, colorbar=False, title=None, n_points=500,
+                   n_arrows=150):
+    limit, prob = snap["limit"], snap["prob"]
+    steps = prob.shape[0]
+    _, gx, gy = plane(limit, steps)
+    mesh = ax.pcolormesh(gx, gy, prob.numpy(), cmap="PRGn", vmin=0, vmax=1, shading="auto", alpha=0.6)
+    if colorbar:
+        bar = plt.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
+        bar.set_label("D's probability of \"real\"")
+    if real is not None:
+        r = real[:n_points].detach().cpu().numpy()
+        ax.scatter(r[:, 0], r[:, 1], s=8, color=REAL_COLOUR, edgecolors="white", linewidths=0.4, label="real")
+    f = snap["fake"][:n_points].numpy()
+    ax.scatter(f[:, 0], f[:, 1], s=8, color=FAKE_COLOUR, edgecolors="white", linewidths=0.4, label="fake")
+    if arrows is not None:
+        a = arrows[:n_arrows].detach().cpu().numpy()
+        if arrow_scale is None:  # the 90th-percentile arrow is drawn 0.4 long
+            arrow_scale = float(np.percentile(np.linalg.norm(a, axis=1), 90)) / 0.4 or 1.0
+        ax.quiver(f[:len(a), 0], f[:len(a), 1], a[:, 0], a[:, 1], angles="xy", scale_units="xy",
+                  scale=arrow_scale, width=0.005, color="black", alpha=0.8)
+    ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=title)
+    _ticks(ax, limit)
+    return ax
+
+
+def discriminator_view(D, G=None, z=None, real=None, loss="nonsaturating", arrows=True, ax=None, limit=3.0,
+                       title=None, arrow_scale=None, colorbar=True, n_arrows=150):
+    """GAN Lab's main view: D's probability of "real" as a heatmap (green: real, purple: fake), the
+    real samples, the fakes G(z), and on each fake an arrow, the push of the generator's loss.
+
+    Arrows are drawn on the first `n_arrows` fakes. arrow_scale: the gradient length drawn as one unit
+    of the plane (None: fit the arrows to the panel); give two panels the same value to compare lengths."""
+    ax = _ax(ax, size=(5, 4.3))
+    if G is None or z is None:
+        raise ValueError("discriminator_view needs the generator G and its input z (e.g. models.noise((2,), 500)).")
+    snap = gan_snapshot(G, D, z, limit)
+    pushes = fake_gradients(D, snap["fake"].to(next(D.parameters()).device), loss).cpu() if arrows else None
+    return _draw_snapshot(snap, ax, real, pushes, arrow_scale, colorbar, title, n_arrows=n_arrows)
+
+
+@torch.no_grad()
+def generator_grid(G, ax=None, z_limit=2.5, lines=13, limit=3.0, title=None, warped=True):
+    """GAN Lab's generator view: a square grid of inputs z in [-z_limit, z_limit]^2 drawn after G
+    has warped it into the data plane (warped=False draws the grid itself, for comparison).
+    Lines of constant z2 are coloured by z2 (viridis), lines of constant z1 are grey."""
+    if tuple(G.latent_shape) != (2,):
+        raise ValueError(f"generator_grid draws a 2D input grid; this generator takes z of shape {G.latent_shape}.")
+    ax = _ax(ax)
+    device = next(G.parameters()).device
+    along = torch.linspace(-z_limit, z_limit, 300)
+    colours = plt.get_cmap("viridis")(np.linspace(0, 1, lines))
+    for value, colour in zip(torch.linspace(-z_limit, z_limit, lines), colours):
+        for z, style in ((torch.stack([value.expand_as(along), along], 1), dict(color="0.6", lw=0.5)),
+                         (torch.stack([along, value.expand_as(along)], 1), dict(color=colour, lw=0.9))):
+            curve = (G(z.to(device)).cpu() if warped else z).numpy()
+            ax.plot(curve[:, 0], curve[:, 1], alpha=0.9, **style)
+    span = limit if warped else z_limit * 1.05
+    ax.set(xlim=(-span, span), ylim=(-span, span), aspect="equal", title=title)
+    _ticks(ax, span)
+    return ax
+
+
+def training_strip(snapshots, real=None, axes=None, title=None, size=2.4):
+    """A row of GAN views over training: {step: gan_snapshot(...)}, one panel per step."""
+    steps = list(snapshots)
+    if axes is None:
+        fig, axes = plt.subplots(1, len(steps), figsize=(size * len(steps), size + 0.4), squeeze=False)
+        axes = axes[0]
+        if title:
+            fig.suptitle(title)
+    for ax, step in zip(axes, steps):
+        _draw_snapshot(snapshots[step], ax, real, title=f"step {step}")
+    return axes
+
+
+def mode_share_history(trace, ax=None, title=None):
+    """Stacked shares of the generated mass at each mode (nearest mode) over training, from a metrics.ModeTrace.
+
+    A healthy run shows eight steady bands; a collapsed one a single band that changes colour."""
+    ax = _ax(ax, size=(6, 2.8))
+    shares = np.asarray(trace.shares).T
+    top = np.cumsum(shares, axis=0)
+    colours = plt.get_cmap("tab10")(np.arange(len(shares)) % 10)
+    for k, colour in enumerate(colours):  # each snapshot's shares hold until the next snapshot
+        ax.fill_between(trace.steps, top[k] - shares[k], top[k], step="post", color=colour, linewidth=0)
+    ax.set(xlim=(trace.steps[0], trace.steps[-1]), ylim=(0, 1), xlabel="step",
+           ylabel="share of samples", title=title)
+    return ax
