@@ -152,7 +152,8 @@ def train_gan(samples, steps=2000, seed=0, loss="nonsaturating", batch=128, lr_g
             (d_loss + r1 / 2 * penalty if r1 else d_loss).backward()
             opt_d.step()
         fake = G(torch.randn((batch, *G.latent_shape), device=dev))
-        g_loss = losses.energy_g_loss(D, fake) if loss == "energy" else losses.gan_g_loss(D, fake, loss)
+        judge = losses.frozen(D)  # the generator step computes no gradient for D's weights
+        g_loss = losses.energy_g_loss(judge, fake) if loss == "energy" else losses.gan_g_loss(judge, fake, loss)
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()
