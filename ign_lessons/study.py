@@ -10,13 +10,15 @@ The second experiment (`run_energies`) asks his question 2: would another functi
 serve as the discriminator? It trains one network with the one-loss GAN and D(y) = h(f(y), y).
 """
 import contextlib
+import multiprocessing
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import torch
 import torch.nn.functional as F
 
-from . import data, losses, metrics, models, results, train
+from . import data, losses, metrics, models, plots, results, train
 from .recipes import recipe
 
 # name -> how many networks, and the hidden width of each (3 hidden layers, as models' "mlp-ign").
@@ -57,39 +59,32 @@ def parameters(variant):
     return sum(models.count_parameters(net) for net in build(variant).values())
 
 
-def _linear_macs(nets, compute):
-    """Multiply-adds done by the nn.Linear layers of `nets` while `compute()` runs (forward only)."""
-    total = [0]
-    hook = lambda layer, inputs, output: total.__setitem__(
-        0, total[0] + inputs[0].shape[0] * layer.in_features * layer.out_features)
-    handles = [m.register_forward_hook(hook) for net in nets for m in net.modules()
-               if isinstance(m, torch.nn.Linear)]
-    try:
-        compute()
-    finally:
-        for h in handles:
-            h.remove()
-    return total[0]
-
-
 def forward_cost(variant, distance="l1"):
-    """Per generated-and-real sample pair: network evaluations and forward multiply-adds of one loss.
+    """Network evaluations and forward multiply-adds of one training loss, per (x, z) sample pair.
 
-    Counted with hooks on the exact loss the trainers use (losses.ign_loss or losses.split_ign_terms)."""
+    Counted with hooks on the loss the trainers use (losses.ign_loss or losses.split_ign_terms)."""
     nets = build(variant)
+    count = {"evaluations": 0, "macs": 0}
+
+    def on_net(net, inputs, output):
+        count["evaluations"] += 1
+
+    def on_linear(layer, inputs, output):
+        count["macs"] += inputs[0].shape[0] * layer.in_features * layer.out_features
+
+    handles = [net.register_forward_hook(on_net) for net in nets.values()]
+    handles += [m.register_forward_hook(on_linear) for net in nets.values() for m in net.modules()
+                if isinstance(m, torch.nn.Linear)]
     x, z = torch.randn(1, 2), torch.randn(1, 2)
-    calls = [0]
-    handles = [net.register_forward_hook(lambda *a: calls.__setitem__(0, calls[0] + 1)) for net in nets.values()]
-    if "f" in nets:
-        compute = lambda: losses.ign_loss(nets["f"], x, z, (1, 1, 1), distance)
-    else:
-        compute = lambda: losses.split_ign_terms(nets["G"], nets["A"], x, z, distance)
     try:
-        macs = _linear_macs(nets.values(), compute)
+        if "f" in nets:
+            losses.ign_loss(nets["f"], x, z, (1, 1, 1), distance)
+        else:
+            losses.split_ign_terms(nets["G"], nets["A"], x, z, distance)
     finally:
-        for h in handles:
-            h.remove()
-    return {"evaluations": calls[0], "macs": macs}
+        for handle in handles:
+            handle.remove()
+    return count
 
 
 def train_variant(variant, samples, seed=0, settings=None, progress=False):
@@ -114,8 +109,7 @@ def generator(nets):
 
 def discriminator_energy(nets, distance="l1"):
     """The energy that plays the discriminator: delta(y) = d(f(y), y), or d(A(y), y) for split."""
-    judge = nets.get("f", nets.get("A"))
-    return lambda y: losses.energy(judge, y, distance)
+    return losses.EnergyDiscriminator(nets.get("f", nets.get("A")), distance)
 
 
 def evaluate(samples, name):
@@ -125,39 +119,74 @@ def evaluate(samples, name):
             "min_share": round(min(cover["shares"]), 4), "success": is_success(cover)}
 
 
+@torch.no_grad()
+def accepted_area(energy, real, limit=3.0, steps=60, quantile=0.9):
+    """Share of the square [-limit, limit]^2 that the discriminator finds as real as real data:
+    where its energy is at most the `quantile` of its energy on the `real` samples."""
+    threshold = torch.quantile(energy(real), quantile)
+    grid, _, _ = plots.plane(limit, steps)
+    return float((energy(grid) <= threshold).float().mean())
+
+
 def is_success(cover):
     """Success: every mode covered (>= 1% of samples each) and >= 80% of samples near a mode."""
     return bool(cover["modes"] == cover["of"] and cover["near"] >= SUCCESS["near"])
 
 
+def _map(function, jobs, workers):
+    """[function(*job) for job in jobs], in `workers` one-thread processes when workers > 1."""
+    if workers <= 1:
+        return [function(*job) for job in jobs]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=torch.set_num_threads,
+                             initargs=(1,)) as pool:
+        return list(pool.map(function, *zip(*jobs)))
+
+
+def train_and_score(name, variant, seed, settings, keep=0, keep_nets=False):
+    """One run of `run`: train a variant on a data set from a seed; returns (row, samples, nets)."""
+    s = settings
+    nets, history = train_variant(variant, data.toy2d(name, s["n_data"], seed=0), seed, s)
+    fake = models.sample(generator(nets), s["n_eval"], seed=s["eval_seed"])
+    area = accepted_area(discriminator_energy(nets, s["distance"]), data.toy2d(name, s["n_eval"], seed=1))
+    row = {"data": name, "variant": variant, "seed": int(seed), **evaluate(fake, name),
+           "accepted_area": round(area, 4), "seconds_per_step": history.seconds / max(history.steps, 1),
+           "stopped": history.stopped}
+    return row, encode_points(fake[:keep]) if keep else None, nets if keep_nets else None
+
+
 def run(seeds=range(5), variants=tuple(VARIANTS), datasets=("ring",), settings=None, keep=0,
-        keep_nets=False, progress=False, log=None):
+        keep_nets=False, workers=1, log=None):
     """Train every (data set, variant, seed) and evaluate; returns {"rows": [...], "samples": {...}}.
 
-    rows: one dict per run (data, variant, seed, modes, of, near, min_share, success,
-    seconds_per_step, stopped). samples: `keep` generated points per run, keyed "data/variant/seed";
-    with keep_nets, also "nets": the trained networks under the same keys.
-    Within a seed the variants run back to back, so their time ratios share the machine's load."""
+    rows: one dict per run (data, variant, seed, modes, of, near, min_share, success, accepted_area
+    of its discriminator, seconds_per_step, stopped). samples: `keep` generated points per run,
+    keyed "data/variant/seed"; with keep_nets, also "nets": the trained networks, same keys.
+    workers > 1 trains in that many processes of one thread each (same numbers, less waiting)."""
     s = settings or SETTINGS
+    jobs = [(name, variant, seed, s, keep, keep_nets) for name in datasets for seed in seeds for variant in variants]
     rows, kept, trained = [], {}, {}
-    for name in datasets:
-        points = data.toy2d(name, s["n_data"], seed=0)
-        for seed in seeds:
-            for variant in variants:
-                nets, history = train_variant(variant, points, seed, s, progress)
-                fake = models.sample(generator(nets), s["n_eval"], seed=s["eval_seed"])
-                row = {"data": name, "variant": variant, "seed": int(seed), **evaluate(fake, name),
-                       "seconds_per_step": history.seconds / max(history.steps, 1),
-                       "stopped": history.stopped}
-                rows.append(row)
-                key = f"{name}/{variant}/{seed}"
-                if keep:
-                    kept[key] = [[round(v, 3) for v in p] for p in fake[:keep].tolist()]
-                if keep_nets:
-                    trained[key] = nets
-                if log:
-                    log(row)
+    for (name, variant, seed, *_), (row, points, nets) in zip(jobs, _map(train_and_score, jobs, workers)):
+        key = f"{name}/{variant}/{seed}"
+        rows.append(row)
+        if keep:
+            kept[key] = points
+        if keep_nets:
+            trained[key] = nets
+        if log:
+            log(row)
     return {"rows": rows, "samples": kept, **({"nets": trained} if keep_nets else {})}
+
+
+def encode_points(points):
+    """2D points as compact text "x,y x,y ..." (2 decimals; non-finite or huge values clipped to +-99)."""
+    clipped = torch.nan_to_num(points.detach().float().cpu(), 99, 99, -99).clamp(-99, 99)
+    return " ".join(f"{x:.2f},{y:.2f}" for x, y in clipped.tolist())
+
+
+def decode_points(text):
+    """The (n, 2) tensor of points stored by encode_points."""
+    return torch.tensor([[float(v) for v in pair.split(",")] for pair in text.split()])
 
 
 def summarize(rows):
@@ -206,12 +235,8 @@ def time_per_step(variants=tuple(VARIANTS), steps=100, rounds=3, settings=None, 
 
 # --- question 2: other functions of f(y) and y as the discriminator ----------------------------------
 
-def _mean_abs(fy, y):
-    return (fy - y).abs().mean(1)
-
-
 ENERGIES = {
-    "L1 distance (IGN)": _mean_abs,
+    "L1 distance (IGN)": lambda fy, y: (fy - y).abs().mean(1),
     "squared L2 distance": lambda fy, y: (fy - y).pow(2).mean(1),
     "cosine distance": lambda fy, y: 1 - F.cosine_similarity(fy, y, dim=1, eps=1e-6),
     "output norm |f(y)|": lambda fy, y: fy.abs().mean(1),
@@ -253,33 +278,39 @@ def train_self_gan(samples, energy, steps=3000, seed=0, weights=(20, 20, 2.5), b
     return f, train.run(step, steps, (f,), "one-network GAN", progress)
 
 
-def run_energies(seeds=range(3), energies=tuple(ENERGIES), name="ring", settings=None, keep=0, log=None):
+def train_and_score_energy(name, label, seed, settings, keep=0):
+    """One run of `run_energies`: returns (row, samples)."""
+    s = settings
+    f, history = train_self_gan(data.toy2d(name, s["n_data"], seed=0), ENERGIES[label], s["steps"], seed,
+                                tuple(s["weights"]), s["batch"], s["lr"], tuple(s["betas"]))
+    fake = models.sample(f, s["n_eval"], seed=s["eval_seed"])
+    finite = bool(torch.isfinite(fake).all())
+    row = {"data": name, "variant": label, "seed": int(seed),
+           **evaluate(torch.nan_to_num(fake, 1e6, 1e6, -1e6), name),
+           "seconds_per_step": history.seconds / max(history.steps, 1),
+           "stopped": history.stopped or (None if finite else "non-finite samples")}
+    return row, encode_points(fake[:keep]) if keep else None
+
+
+def run_energies(seeds=range(2), energies=tuple(ENERGIES), name="ring", settings=None, keep=0, workers=1,
+                 log=None):
     """Train `train_self_gan` for every energy and seed; rows like `run`'s (variant = energy name)."""
     s = settings or SETTINGS
-    points = data.toy2d(name, s["n_data"], seed=0)
+    jobs = [(name, label, seed, s, keep) for seed in seeds for label in energies]
     rows, kept = [], {}
-    for seed in seeds:
-        for label in energies:
-            f, history = train_self_gan(points, ENERGIES[label], s["steps"], seed, tuple(s["weights"]),
-                                        s["batch"], s["lr"], tuple(s["betas"]))
-            fake = models.sample(f, s["n_eval"], seed=s["eval_seed"])
-            finite = bool(torch.isfinite(fake).all())
-            scores = evaluate(torch.nan_to_num(fake, 1e6, 1e6, -1e6), name)
-            row = {"data": name, "variant": label, "seed": int(seed), **scores,
-                   "seconds_per_step": history.seconds / max(history.steps, 1),
-                   "stopped": history.stopped or (None if finite else "non-finite samples")}
-            rows.append(row)
-            if keep:
-                kept[f"{name}/{label}/{seed}"] = [[round(min(max(v, -99), 99), 3) for v in p]
-                                                  for p in torch.nan_to_num(fake[:keep], 99, 99, -99).tolist()]
-            if log:
-                log(row)
+    for (_, label, seed, *_), (row, points) in zip(jobs, _map(train_and_score_energy, jobs, workers)):
+        rows.append(row)
+        if keep:
+            kept[f"{name}/{label}/{seed}"] = points
+        if log:
+            log(row)
     return {"rows": rows, "samples": kept}
 
 
 @contextlib.contextmanager
 def one_thread():
-    """Run torch on one thread inside the block (small networks run as fast; fair on a shared CPU)."""
+    """Run torch on one thread inside the block: small networks gain little from more threads, and
+    one thread per process keeps a shared CPU fair (and timings comparable)."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -303,7 +334,7 @@ ROBUSTNESS = {"lr 3e-4": {"lr": 3e-4},
 
 
 @recipe("merged-vs-split")
-def make_merged_vs_split(steps_scale=1.0, seeds=None, robustness_seeds=range(2)):
+def make_merged_vs_split(steps_scale=1.0, seeds=None, robustness_seeds=range(2), workers=2):
     """Ship data/results/merged-vs-split.json: every variant over seeds on the ring and the grid,
     interleaved step timings, and merged vs split under the ROBUSTNESS settings."""
     seeds = seeds or STUDY_SEEDS
@@ -312,11 +343,11 @@ def make_merged_vs_split(steps_scale=1.0, seeds=None, robustness_seeds=range(2))
     rows, samples, robust = [], {}, []
     with one_thread():
         for name, name_seeds in seeds.items():
-            out = run(name_seeds, tuple(VARIANTS), (name,), s, keep=300, log=_log)
+            out = run(name_seeds, tuple(VARIANTS), (name,), s, keep=300, workers=workers, log=_log)
             rows += out["rows"]
             samples.update(out["samples"])
         for label, change in ROBUSTNESS.items():
-            out = run(robustness_seeds, ("merged", "split"), ("ring",), {**s, **change}, log=_log)
+            out = run(robustness_seeds, ("merged", "split"), ("ring",), {**s, **change}, workers=workers, log=_log)
             robust += [{**row, "settings": label} for row in out["rows"]]
         timing = time_per_step(tuple(VARIANTS), steps=min(200, s["steps"]), rounds=5, settings=s)
     payload = {"rows": rows, "summary": summarize(rows), "samples": samples, "robustness": robust,
@@ -326,16 +357,16 @@ def make_merged_vs_split(steps_scale=1.0, seeds=None, robustness_seeds=range(2))
                "seconds": round(time.perf_counter() - start)}
     print(format_table(payload["summary"]))
     config = {**s, "seeds": {k: list(v) for k, v in seeds.items()}, "robustness": ROBUSTNESS,
-              "robustness_seeds": list(robustness_seeds), "threads": 1}
+              "robustness_seeds": list(robustness_seeds), "threads": 1, "workers": workers}
     return results.save("merged-vs-split", payload, config)
 
 
 @recipe("discriminator-choices")
-def make_discriminator_choices(steps_scale=1.0, seeds=range(2)):
+def make_discriminator_choices(steps_scale=1.0, seeds=range(2), workers=2):
     """Ship data/results/discriminator-choices.json: one network, five energies h(f(y), y), 2 seeds."""
     s = settings_with(steps=max(1, round(SETTINGS["steps"] * steps_scale)))
     with one_thread():
-        out = run_energies(seeds, tuple(ENERGIES), "ring", s, keep=300, log=_log)
+        out = run_energies(seeds, tuple(ENERGIES), "ring", s, keep=300, workers=workers, log=_log)
     payload = {"rows": out["rows"], "summary": summarize(out["rows"]), "samples": out["samples"]}
     return results.save("discriminator-choices", payload, {**s, "seeds": list(seeds), "data": "ring",
                                                            "threads": 1})

@@ -21,7 +21,8 @@ def test_run_returns_rows_and_samples_for_every_variant():
     out = study.run(seeds=[0], datasets=("ring",), settings=settings, keep=5)
     assert [r["variant"] for r in out["rows"]] == list(study.VARIANTS)
     assert set(out["samples"]) == {f"ring/{v}/0" for v in study.VARIANTS}
-    assert all(len(points) == 5 for points in out["samples"].values())
+    assert all(study.decode_points(text).shape == (5, 2) for text in out["samples"].values())
+    assert all(0 <= r["accepted_area"] <= 1 for r in out["rows"])
     table = study.summarize(out["rows"])
     assert [t["variant"] for t in table] == list(study.VARIANTS)
     assert table[0]["time_ratio"] == 1.0
@@ -34,6 +35,20 @@ def test_runs_are_reproducible_from_their_seed():
     again = study.run(seeds=[1], variants=("merged", "split"), settings=settings)["rows"]
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds_per_step"} for r in rows]
     assert strip(first) == strip(again)
+
+
+def test_points_survive_encoding_to_two_decimals_and_infinities_are_clipped():
+    points = torch.tensor([[0.123, -1.987], [float("nan"), float("inf")], [1e9, -3.0]])
+    back = study.decode_points(study.encode_points(points))
+    assert torch.allclose(back, torch.tensor([[0.12, -1.99], [99.0, 99.0], [99.0, -3.0]]))
+
+
+def test_accepted_area_is_small_for_a_sharp_energy_and_everything_for_a_flat_one():
+    real = data.toy2d("ring", 500)
+    modes = data.toy2d_modes("ring")
+    sharp = lambda y: torch.cdist(y, modes).min(1).values
+    assert study.accepted_area(sharp, real) < 0.05
+    assert study.accepted_area(lambda y: torch.zeros(len(y)), real) == 1.0
 
 
 def test_success_needs_all_modes_and_most_samples_near_them():
@@ -80,7 +95,7 @@ def test_every_energy_runs():
     settings = study.settings_with(steps=5, n_data=64, n_eval=50)
     out = study.run_energies(seeds=[0], settings=settings, keep=3)
     assert [r["variant"] for r in out["rows"]] == list(study.ENERGIES)
-    assert all(len(p) == 3 for p in out["samples"].values())
+    assert all(study.decode_points(text).shape == (3, 2) for text in out["samples"].values())
 
 
 def test_one_thread_restores_the_thread_count():
@@ -93,11 +108,19 @@ def test_one_thread_restores_the_thread_count():
 def test_recipes_write_their_results(tmp_path, monkeypatch):
     monkeypatch.setattr(results, "FOLDER", tmp_path)
     assert {"merged-vs-split", "discriminator-choices"} <= set(recipes.RECIPES)
-    study.make_merged_vs_split(steps_scale=0.001, seeds={"ring": [0]}, robustness_seeds=[0])
+    study.make_merged_vs_split(steps_scale=0.001, seeds={"ring": [0]}, robustness_seeds=[0], workers=1)
     record = results.load("merged-vs-split")
     assert len(record["results"]["rows"]) == len(study.VARIANTS)
     assert len(record["results"]["robustness"]) == 2 * len(study.ROBUSTNESS)
     assert record["config"]["steps"] == 3
     assert set(record["results"]["time_per_step"]) == set(study.VARIANTS)
-    study.make_discriminator_choices(steps_scale=0.001, seeds=[0])
+    study.make_discriminator_choices(steps_scale=0.001, seeds=[0], workers=1)
     assert len(results.load("discriminator-choices")["results"]["rows"]) == len(study.ENERGIES)
+
+
+def test_parallel_workers_give_the_same_numbers():
+    settings = study.settings_with(steps=5, n_data=128, n_eval=100)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds_per_step"} for r in rows]
+    serial = study.run(seeds=[0, 1], variants=("merged", "split"), settings=settings, keep=4)
+    parallel = study.run(seeds=[0, 1], variants=("merged", "split"), settings=settings, keep=4, workers=2)
+    assert strip(serial["rows"]) == strip(parallel["rows"]) and serial["samples"] == parallel["samples"]
