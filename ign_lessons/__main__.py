@@ -7,7 +7,7 @@ import time
 from . import recipes
 
 # Modules that register recipes when imported.
-RECIPE_MODULES = ("study", "digit_recipes", "gan_2d_study")
+RECIPE_MODULES = ("study", "digit_recipes", "gan_2d_study", "ign_2d_study")
 
 
 def main(argv=None):

@@ -113,7 +113,11 @@ def ebgan_g_loss(A, fake, kind="l1"):
 def tight_clamp(tight, rec, scale=1.5):
     """Squash the (negative, unbounded) tightness per sample: tanh(t / (a r)) * a r, a = scale.
 
-    `rec` is the reconstruction error it is measured against (treated as a constant here)."""
+    `rec` is the reconstruction error it is measured against, treated as a constant (detached), so
+    the clamp never pushes rec up. The result stays within (-a r, 0]; it is close to t while
+    |t| << a r, and its gradient, sech^2(t / (a r)) times t's, fades once |t| exceeds a r: the
+    tightness stops pushing a generated sample away once d(f(y), y) is a few times a r (a soft
+    margin, as in EBGAN's hinge). a = 1.5 is the value reimplementations attribute to the paper."""
     bound = scale * rec.detach()
     return torch.tanh(tight / bound) * bound
 
@@ -125,8 +129,10 @@ def ign_terms(f, x, z, distance="l1", clamp=None, clamp_ref="paired"):
     idem  = d(f'(f(z)), f(z))            through the inner f only (outer f frozen, but passed through)
     tight = -d(f(sg f(z)), sg f(z))      through the outer f only (input detached)
 
+    distance: "l1", "l2" or "l2sq" (per_sample_distance).
     clamp: None, or the scale a of `tight_clamp`; clamp_ref says which reconstruction error
-    bounds sample i: "paired" uses d(f(x_i), x_i), "batch" the batch mean of rec.
+    bounds sample i: "paired" uses d(f(x_i), x_i) of the i-th real sample of the batch (x and z
+    batches of equal size), "batch" the batch mean of rec.
     """
     d = lambda a, b: per_sample_distance(a, b, distance)
     fx, fz = f(x), f(z)
@@ -136,6 +142,9 @@ def ign_terms(f, x, z, distance="l1", clamp=None, clamp_ref="paired"):
     tight = -d(f(fz_const), fz_const)
     if clamp is not None:
         if clamp_ref == "paired":
+            if len(x) != len(z):
+                raise ValueError(f"clamp_ref='paired' pairs x and z sample by sample, but got {len(x)} x's "
+                                 f"and {len(z)} z's; use batches of equal size or clamp_ref='batch'.")
             ref = rec
         elif clamp_ref == "batch":
             ref = rec.mean().expand_as(tight)

@@ -121,17 +121,35 @@ class Critic(nn.Module):
 class Idempotent(nn.Module):
     """The IGN network f: R^n -> R^n, input and output of the same shape `data_shape`.
 
-    Also serves as an autoencoder discriminator (EBGAN), whose energy is d(f(y), y)."""
+    Also serves as an autoencoder discriminator (EBGAN), whose energy is d(f(y), y).
+    `source`: the distribution of its inputs z, None for N(0, I), or {"mean": [...], "std": [...]}
+    for a Gaussian with that mean and standard deviation per coordinate (see `gaussian_source`)."""
 
     role = "ign"
 
-    def __init__(self, body, data_shape):
+    def __init__(self, body, data_shape, source=None):
         super().__init__()
         self.body, self.data_shape = body, tuple(data_shape)
         self.latent_shape = self.data_shape
+        self.source = source
 
     def forward(self, x):
         return self.body(x)
+
+    def to_source(self, eps):
+        """Map standard Gaussian noise eps to this network's source distribution (eps itself if None)."""
+        if self.source is None:
+            return eps
+        mean, std = (torch.tensor(self.source[k], dtype=eps.dtype, device=eps.device) for k in ("mean", "std"))
+        return eps * std + mean
+
+
+def gaussian_source(samples):
+    """The per-coordinate mean and standard deviation of (N, 2) points, as an IGN `source`."""
+    if samples.dim() != 2:
+        raise ValueError(f"gaussian_source takes (N, 2) points, got shape {tuple(samples.shape)}.")
+    samples = samples.detach().float().cpu()
+    return {"mean": samples.mean(0).tolist(), "std": samples.std(0).clamp_min(1e-6).tolist()}
 
 
 class Classifier(nn.Module):
@@ -174,8 +192,8 @@ def _mlp_discriminator(hidden=128, depth=3):
     return Critic(MLP(2, 1, hidden, depth))
 
 
-def _mlp_ign(hidden=128, depth=3):
-    return Idempotent(MLP(2, 2, hidden, depth), (2,))
+def _mlp_ign(hidden=128, depth=3, source=None):
+    return Idempotent(MLP(2, 2, hidden, depth), (2,), source)
 
 
 def _conv_generator(size=8, channels=1, width=32, latent=32, refine=0):
@@ -230,12 +248,14 @@ def noise(shape, n, seed=0, device="cpu"):
 
 @torch.no_grad()
 def sample(model, n, seed=0, z=None):
-    """n samples from a GAN generator (G(z)) or an IGN network (f(z), z shaped like the data)."""
+    """n samples from a GAN generator (G(z)) or an IGN network (f(z), z from the network's source)."""
     if getattr(model, "role", None) not in ("generator", "ign"):
         raise TypeError("sample() needs a GAN generator or an IGN network (built by models.build).")
     device = next(model.parameters()).device
     if z is None:
         z = noise(model.latent_shape, n, seed, device)
+        if hasattr(model, "to_source"):
+            z = model.to_source(z)
     was_training = model.training
     model.eval()
     out = model(z.to(device))

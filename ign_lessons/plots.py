@@ -253,3 +253,57 @@ def mode_share_history(trace, ax=None, title=None):
     ax.set(xlim=(trace.steps[0], trace.steps[-1]), ylim=(0, 1), xlabel="step",
            ylabel="share of samples", title=title)
     return ax
+
+
+_SUPERSCRIPTS = str.maketrans("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
+def _device_of(f):
+    param = next(f.parameters(), None) if hasattr(f, "parameters") else None
+    return param.device if param is not None else "cpu"
+
+
+@torch.no_grad()
+def trajectories(f, z, n=3, ax=None, real=None, limit=3.0, title=None):
+    """Paths z -> f(z) -> f(f(z)) -> ... for n applications of f: where re-applying f takes points.
+
+    Grey lines join the successive positions of each point; each application has its own colour."""
+    ax = _ax(ax)
+    path = [z.to(_device_of(f))]
+    for _ in range(n):
+        path.append(f(path[-1]))
+    path = torch.stack(path).cpu().numpy()
+    if real is not None:
+        r = real.detach().cpu().numpy()
+        ax.scatter(r[:, 0], r[:, 1], s=3, color="0.8", label="data")
+    ax.plot(path[:, :, 0], path[:, :, 1], color="0.55", lw=0.6, alpha=0.7)
+    names = ["z", "f(z)", "f(f(z))"] + [f"f{str(k).translate(_SUPERSCRIPTS)}(z)" for k in range(3, n + 1)]
+    colours = plt.get_cmap("plasma")(np.linspace(0.0, 0.85, n + 1))
+    for k in range(n + 1):
+        ax.scatter(path[k, :, 0], path[k, :, 1], s=14 if k else 8, color=colours[k], label=names[k],
+                   zorder=3 + k, edgecolors="none")
+    ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=title)
+    ax.legend(loc="upper right", fontsize=7, markerscale=1.5, framealpha=0.8)
+    _ticks(ax, limit)
+    return ax
+
+
+@torch.no_grad()
+def fixed_points(f, ax=None, tol=0.05, distance="l1", real=None, limit=3.0, steps=200, title=None):
+    """Shade the points f barely moves, delta(y) = d(f(y), y) < tol: the learnt set of fixed points."""
+    from .losses import per_sample_distance
+    ax = _ax(ax)
+    grid, gx, gy = plane(limit, steps)
+    moved = per_sample_distance(f(grid.to(_device_of(f))).cpu(), grid, distance)
+    fixed = (moved < tol).float().reshape(steps, steps).numpy()
+    if real is not None:
+        r = real.detach().cpu().numpy()
+        ax.scatter(r[:, 0], r[:, 1], s=2, color="0.6", alpha=0.5, label="data")
+    if fixed.any():
+        ax.contourf(gx, gy, fixed, levels=[0.5, 1.5], colors=["#e66101"], alpha=0.75)
+        ax.plot([], [], "s", color="#e66101", label="fixed points")
+    ax.legend(loc="upper right", fontsize=7)
+    ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal",
+           title=title or f"fixed points: d(f(y), y) < {tol}")
+    _ticks(ax, limit)
+    return ax
