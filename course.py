@@ -2,7 +2,7 @@
 """The course's entry point. Needs only Python 3.10+; creates `.venv/` on first use.
 
     python3 course.py lab        set up, then open the notebooks in JupyterLab (prints the URL)
-    python3 course.py test       set up, then run every test (unit tests + all notebooks, fast mode)
+    python3 course.py test       set up, then run every test (lint, unit tests, all notebooks in fast mode)
     python3 course.py html       set up, then execute the whole course and write HTML to build/html/
     python3 course.py setup      only set up (virtual environment, package, Jupyter kernel)
     python3 course.py retrain    regenerate the shipped checkpoints and study results in data/
@@ -39,12 +39,12 @@ def works(python, code):
 
 def pins(skip=()):
     lines = (ROOT / "constraints.txt").read_text().splitlines()
-    return [l for l in lines if l and not l.startswith("#") and l.split("==")[0] not in skip]
+    return [line for line in lines if line and not line.startswith("#") and line.split("==")[0] not in skip]
 
 
 def setup():
     """Create .venv, install torch (only if none works), the package and its test tools, the kernel."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 (course.py runs under whatever python3 the user has)
         sys.exit(f"The course needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
     wanted = hashlib.sha256(
         (ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes()
@@ -76,6 +76,7 @@ def lab(args):
 
 def test(args):
     env = dict(os.environ, IGN_LESSONS_FAST="1", MPLBACKEND="Agg")
+    run(PY, "-m", "ruff", "check", ".")
     run(PY, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env", *args, env=env)
 
 

@@ -1,13 +1,10 @@
 """Command line: `python -m ign_lessons retrain [name ...]` and `python -m ign_lessons benchmark`."""
 import argparse
-import importlib
+import difflib
 import sys
 import time
 
-from . import recipes
-
-# Modules that register recipes when imported.
-RECIPE_MODULES = ("study", "digit_recipes", "gan_2d_study", "ign_2d_study")
+from . import studies
 
 
 def main(argv=None):
@@ -19,21 +16,22 @@ def main(argv=None):
     sub.add_parser("benchmark", help="time a training step of each model, as ratios in one run")
     args = parser.parse_args(argv)
     if args.command == "benchmark":
-        from . import benchmark
+        from .studies import benchmark
         benchmark.main()
         return 0
-    for module in RECIPE_MODULES:
-        importlib.import_module(f"ign_lessons.{module}")
+    recipes = studies.discover()
     if args.list:
-        print("\n".join(recipes.RECIPES))
+        print("\n".join(recipes))
         return 0
-    unknown = [n for n in args.names if n not in recipes.RECIPES]
-    if unknown:
-        parser.error(f"unknown recipe(s) {', '.join(unknown)}; known: {', '.join(recipes.RECIPES)}")
-    for name in args.names or list(recipes.RECIPES):
+    for name in args.names:
+        if name not in recipes:
+            close = difflib.get_close_matches(name, recipes, n=1)
+            parser.error(f"unknown recipe {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                         + f"; known: {', '.join(recipes)}")
+    for name in args.names or list(recipes):
         start = time.perf_counter()
         print(f"== {name}", flush=True)
-        recipes.RECIPES[name]()
+        recipes[name]()
         print(f"== {name}: {time.perf_counter() - start:.0f} s", flush=True)
     return 0
 

@@ -1,7 +1,8 @@
-"""Shipped checkpoints: state dicts in data/checkpoints/NAME.pt beside NAME.json metadata.
+"""Checkpoints: state dicts in NAME.pt beside NAME.json metadata; the shipped ones in data/checkpoints/.
 
 The metadata records how to rebuild the model (models.build spec), the training config, seed,
 steps, metrics and the file's SHA-256; loading checks the hash and uses weights_only=True.
+`save` writes where it is told; only the studies (python -m ign_lessons retrain) write data/.
 """
 import hashlib
 import json
@@ -12,32 +13,37 @@ from pathlib import Path
 import torch
 
 from . import models
-from .course import DATA, device
-
-FOLDER = DATA / "checkpoints"
+from .runtime import CourseError, data_folder, device
 
 
-class CheckpointError(ValueError):
+class CheckpointError(CourseError):
     """A missing, damaged or mismatched checkpoint; the message says how to fix it."""
+
+
+def folder():
+    """The folder of the shipped checkpoints, data/checkpoints/."""
+    return data_folder() / "checkpoints"
 
 
 def names():
     """Names of the checkpoints that ship with the course."""
-    return sorted(p.stem for p in FOLDER.glob("*.json"))
+    return sorted(p.stem for p in folder().glob("*.json"))
 
 
 def _paths(name_or_path):
     path = Path(name_or_path)
     if path.suffix in (".pt", ".json"):
         return path.with_suffix(".pt"), path.with_suffix(".json")
-    return FOLDER / f"{name_or_path}.pt", FOLDER / f"{name_or_path}.json"
+    return folder() / f"{name_or_path}.pt", folder() / f"{name_or_path}.json"
 
 
-def save(model, name_or_path, config=None, seed=None, steps=None, metrics=None):
-    """Write the model's state dict and its metadata; returns the metadata dict."""
+def save(model, path, config=None, seed=None, steps=None, metrics=None):
+    """Write the model's state dict to `path` (a .pt file; NAME.json beside it); returns the metadata."""
     if not hasattr(model, "spec"):
         raise CheckpointError("only models made by models.build(...) can be saved (they carry .spec).")
-    weights, meta_path = _paths(name_or_path)
+    if Path(path).suffix != ".pt":
+        raise CheckpointError(f"save to a path ending in .pt (its metadata goes beside it as .json), got {path}.")
+    weights, meta_path = _paths(path)
     weights.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     torch.save(state, weights)

@@ -1,4 +1,6 @@
-"""The course's data: 2D toy samplers and the embedded 8x8 digits. Nothing here needs a network."""
+"""The course's data: 2D toy samplers, the plane grid, the embedded 8x8 digits, noise sources.
+
+Nothing here needs a network."""
 import gzip
 import hashlib
 import math
@@ -7,15 +9,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .course import DATA
+from .runtime import DIGITS_FILE, CourseError, data_folder
 
-DIGITS_FILE = "digits/optdigits_8x8.csv.gz"
 DIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
 TOY2D = ("ring", "grid", "moons", "spiral", "circles")
 DEFAULT_NOISE = {"ring": 0.05, "grid": 0.05, "moons": 0.05, "spiral": 0.05, "circles": 0.04}
 
 
-class DataError(ValueError):
+class DataError(CourseError):
     """Raised for a bad request or a damaged data file; the message says how to fix it."""
 
 
@@ -82,7 +83,7 @@ def digits(size=8, split="all"):
         raise DataError(f"size must be a whole number >= 8 (the digits are 8x8), got {size!r}.")
     if split not in ("all", "train", "test"):
         raise DataError(f"split must be 'all', 'train' or 'test', got {split!r}.")
-    path = DATA / DIGITS_FILE
+    path = data_folder() / DIGITS_FILE
     if not path.exists():
         raise DataError(f"The digits file {path} is missing. Restore it with "
                         f"`git checkout -- data/{DIGITS_FILE}` (it ships with the course).")
@@ -102,3 +103,33 @@ def digits(size=8, split="all"):
         keep = order[:cut] if split == "train" else order[cut:]
         images, labels = images[keep], labels[keep]
     return images.contiguous(), labels
+
+
+def random_shift(images, generator, pixels=1):
+    """Move each image by a random whole number of pixels (up to `pixels`) in x and y, filling with -1."""
+    n, side = len(images), images.shape[-1]
+    span = 2 * pixels + 1
+    padded = F.pad(images, (pixels,) * 4, value=-1.0).unfold(2, side, 1).unfold(3, side, 1)
+    dy, dx = torch.randint(span, (2, n), generator=generator).to(images.device)
+    return padded[torch.arange(n, device=images.device), :, dy, dx]
+
+
+def plane(limit=3.0, steps=100):
+    """A grid of points over [-limit, limit]^2: returns (points (steps^2, 2), xs, ys)."""
+    xs = torch.linspace(-limit, limit, steps)
+    gx, gy = torch.meshgrid(xs, xs, indexing="xy")
+    return torch.stack([gx.flatten(), gy.flatten()], 1), gx.numpy(), gy.numpy()
+
+
+def noise(shape, n, seed=0, device="cpu"):
+    """n standard Gaussian samples of a given shape, reproducible from `seed`."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn((n, *shape), generator=g).to(device)
+
+
+def gaussian_source(samples):
+    """The per-coordinate mean and standard deviation of (N, 2) points, as an IGN network's `source`."""
+    if samples.dim() != 2:
+        raise DataError(f"gaussian_source takes (N, 2) points, got shape {tuple(samples.shape)}.")
+    samples = samples.detach().float().cpu()
+    return {"mean": samples.mean(0).tolist(), "std": samples.std(0).clamp_min(1e-6).tolist()}

@@ -1,16 +1,25 @@
 """Losses of the course: GAN (cross-entropy and energy forms), the single-loss GAN, EBGAN, and IGN.
 
-Conventions follow IGN_NOTES (see the README's sources): in the energy form real samples get
-*low* scores; `frozen(net)` applies a network with its weights treated as constants (the notes'
-theta'), without copying them and without computing gradients for them.
+In the energy form real samples get *low* scores. `frozen(net)` applies a network with its weights
+treated as constants (theta' in the derivations of 03 and 05), without copying them and without
+computing gradients for them. IGN's three terms follow Shocher et al., ICLR 2024, arXiv:2311.01462.
 """
 import copy
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
 DISTANCES = ("l1", "l2", "l2sq")
+
+
+class IGNWeights(NamedTuple):
+    """The weights of IGN's three terms: lambda_rec rec + lambda_idem idem + lambda_tight tight."""
+
+    lambda_rec: float
+    lambda_idem: float
+    lambda_tight: float
 
 
 def per_sample_distance(a, b, kind="l1"):
@@ -91,6 +100,17 @@ def one_loss_copies(G, D, x, z, copies=None):
     return D(x).mean() - D(G_copy(z)).mean() + D_copy(G(z)).mean()
 
 
+def fake_gradients(D, fake, loss="nonsaturating"):
+    """The push each fake sample receives from the generator's loss: minus the gradient of that
+    sample's own loss with respect to its position, one row per sample.
+
+    loss: "nonsaturating" or "minimax" (cross-entropy, D gives logits), or "energy" (D gives energies)."""
+    fake = fake.detach().clone().requires_grad_(True)
+    total = energy_g_loss(D, fake) if loss == "energy" else gan_g_loss(D, fake, loss)
+    grad, = torch.autograd.grad(total * len(fake), fake)  # the loss is a batch mean
+    return -grad
+
+
 # --- EBGAN: the discriminator is an autoencoder, its energy the reconstruction error ---------------
 
 def energy(autoencoder, y, kind="l1"):
@@ -136,10 +156,10 @@ def ign_terms(f, x, z, distance="l1", clamp=None, clamp_ref="paired"):
     """
     d = lambda a, b: per_sample_distance(a, b, distance)
     fx, fz = f(x), f(z)
-    rec = d(fx, x)
-    idem = d(frozen(f)(fz), fz)
+    rec = d(fx, x)                              # through f
+    idem = d(frozen(f)(fz), fz)                 # through the inner f only: the outer f is frozen
     fz_const = fz.detach()
-    tight = -d(f(fz_const), fz_const)
+    tight = -d(f(fz_const), fz_const)           # through the outer f only: its input is detached
     if clamp is not None:
         if clamp_ref == "paired":
             if len(x) != len(z):
@@ -154,25 +174,42 @@ def ign_terms(f, x, z, distance="l1", clamp=None, clamp_ref="paired"):
     return rec.mean(), idem.mean(), tight.mean()
 
 
-def ign_loss(f, x, z, weights=(20, 20, 2.5), distance="l1", clamp=None, clamp_ref="paired"):
-    """lambda_r rec + lambda_i idem + lambda_t tight; returns (loss, {"rec", "idem", "tight"})."""
+def ign_loss(f, x, z, weights, distance="l1", clamp=None, clamp_ref="paired"):
+    """lambda_rec rec + lambda_idem idem + lambda_tight tight; returns (loss, {"rec", "idem", "tight"}).
+
+    weights: an IGNWeights or a (lambda_rec, lambda_idem, lambda_tight) triple; the trainers hold the
+    defaults (train.IGN_DEFAULTS)."""
     rec, idem, tight = ign_terms(f, x, z, distance, clamp, clamp_ref)
     wr, wi, wt = weights
     return wr * rec + wi * idem + wt * tight, {"rec": rec, "idem": idem, "tight": tight}
 
 
-def ign_loss_stopgrad(f, x, z, weights=(20, 20, 2.5), distance="l1"):
+def ign_loss_stopgrad(f, x, z, weights, distance="l1"):
     """IGN as a one-loss GAN with D = delta, no frozen copy (no clamp):
 
-    lambda_r delta(x) + lambda_i delta(f(z)) - (lambda_i + lambda_t) delta(sg(f(z)))."""
+    lambda_rec delta(x) + lambda_idem delta(f(z)) - (lambda_idem + lambda_tight) delta(sg(f(z)))."""
+    return self_gan_loss(f, x, z, lambda fy, y: per_sample_distance(fy, y, distance), weights)
+
+
+def self_gan_loss(f, x, z, energy, weights):
+    """The one-loss GAN with G = f and D(y) = energy(f(y), y), stop-gradient form:
+
+    lambda_rec D(x) + lambda_idem D(f(z)) - (lambda_idem + lambda_tight) D(sg f(z)).
+    With a distance as the energy this is IGN (ign_loss_stopgrad); other energies ask whether
+    another function of f(y) and y could serve as the discriminator."""
     wr, wi, wt = weights
+    D = lambda y: energy(f(y), y)
     fz = f(z)
-    delta = lambda y: energy(f, y, distance)
-    return (wr * delta(x) + wi * delta(fz) - (wi + wt) * delta(fz.detach())).mean()
+    return (wr * D(x) + wi * D(fz) - (wi + wt) * D(fz.detach())).mean()
 
 
-def ign_loss_paper_listing(f, f_copy, x, z, weights=(1, 1, 0.1), distance="l2sq"):
-    """The paper's listing: refresh a second module every step, then the three terms."""
+PAPER_LISTING_WEIGHTS = IGNWeights(1, 1, 0.1)  # and squared L2: the settings of the paper's short listing
+
+
+def ign_loss_paper_listing(f, f_copy, x, z, weights, distance="l1"):
+    """The paper's listing: refresh a second module every step, then the three terms.
+
+    The listing itself uses PAPER_LISTING_WEIGHTS with squared L2."""
     f_copy.load_state_dict(f.state_dict())
     fx, fz = f(x), f(z)
     f_z = fz.detach()

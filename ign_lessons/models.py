@@ -3,10 +3,13 @@
 Every model made by `build(kind, **options)` remembers how it was made (`model.spec`), so a
 checkpoint can rebuild it. `kind` is one of KINDS.
 """
+import contextlib
 import math
 
 import torch
 import torch.nn as nn
+
+from . import data
 
 
 class MLP(nn.Sequential):
@@ -123,7 +126,7 @@ class Idempotent(nn.Module):
 
     Also serves as an autoencoder discriminator (EBGAN), whose energy is d(f(y), y).
     `source`: the distribution of its inputs z, None for N(0, I), or {"mean": [...], "std": [...]}
-    for a Gaussian with that mean and standard deviation per coordinate (see `gaussian_source`)."""
+    for a Gaussian with that mean and standard deviation per coordinate (see `data.gaussian_source`)."""
 
     role = "ign"
 
@@ -142,14 +145,6 @@ class Idempotent(nn.Module):
             return eps
         mean, std = (torch.tensor(self.source[k], dtype=eps.dtype, device=eps.device) for k in ("mean", "std"))
         return eps * std + mean
-
-
-def gaussian_source(samples):
-    """The per-coordinate mean and standard deviation of (N, 2) points, as an IGN `source`."""
-    if samples.dim() != 2:
-        raise ValueError(f"gaussian_source takes (N, 2) points, got shape {tuple(samples.shape)}.")
-    samples = samples.detach().float().cpu()
-    return {"mean": samples.mean(0).tolist(), "std": samples.std(0).clamp_min(1e-6).tolist()}
 
 
 class Classifier(nn.Module):
@@ -240,10 +235,22 @@ def count_parameters(model):
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def noise(shape, n, seed=0, device="cpu"):
-    """n standard Gaussian samples of a given shape, reproducible from `seed`."""
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn((n, *shape), generator=g).to(device)
+def device_of(model):
+    """The device a module's (or a callable's) weights sit on; the CPU when it has none."""
+    param = next(model.parameters(), None) if hasattr(model, "parameters") else None
+    return param.device if param is not None else torch.device("cpu")
+
+
+@contextlib.contextmanager
+def evaluating(model, device=None):
+    """Run a model in eval mode (no dropout), optionally moved to `device`; restore both afterwards."""
+    was_training, before = model.training, device_of(model)
+    try:
+        yield model.eval() if device is None else model.eval().to(device)
+    finally:
+        model.train(was_training)
+        if device is not None:
+            model.to(before)
 
 
 @torch.no_grad()
@@ -251,13 +258,10 @@ def sample(model, n, seed=0, z=None):
     """n samples from a GAN generator (G(z)) or an IGN network (f(z), z from the network's source)."""
     if getattr(model, "role", None) not in ("generator", "ign"):
         raise TypeError("sample() needs a GAN generator or an IGN network (built by models.build).")
-    device = next(model.parameters()).device
+    device = device_of(model)
     if z is None:
-        z = noise(model.latent_shape, n, seed, device)
+        z = data.noise(model.latent_shape, n, seed, device)
         if hasattr(model, "to_source"):
             z = model.to_source(z)
-    was_training = model.training
-    model.eval()
-    out = model(z.to(device))
-    model.train(was_training)
-    return out
+    with evaluating(model):
+        return model(z.to(device))

@@ -1,7 +1,19 @@
-"""Figures of the course, drawn with matplotlib. Each function draws on an `ax` (made if None)."""
+"""Figures of the course, drawn with matplotlib. Each function draws on an `ax` (made if None).
+
+One style for the whole course: the style sheet course.mplstyle beside this file (runtime.start
+applies it) sets tick labels of at least 10 pt; figures are at most MAX_WIDTH inches wide; one
+colour for real data, one for generated samples and one per model family (MODEL_COLOURS).
+"""
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+
+from . import data, losses
+from .models import device_of
+
+MAX_WIDTH = 12  # inches: wider figures shrink on a projector until their labels cannot be read
+REAL_COLOUR, FAKE_COLOUR = "#00441b", "#762a83"  # green for data, purple for generated samples
+MODEL_COLOURS = {"GAN": "#1f77b4", "IGN": "#d95f02", "split IGN": "#7570b3", "EBGAN": "#1b9e77"}
 
 
 def _ax(ax, size=(4, 4)):
@@ -14,14 +26,7 @@ def _ticks(ax, limit):
     ticks = [t for t in (-2, 0, 2) if abs(t) < limit] or [0]
     ax.set_xticks(ticks)
     ax.set_yticks(ticks)
-    ax.tick_params(labelsize=7, length=2)
-
-
-def plane(limit=3.0, steps=100):
-    """A grid of points over [-limit, limit]^2: returns (points (steps^2, 2), xs, ys)."""
-    xs = torch.linspace(-limit, limit, steps)
-    gx, gy = torch.meshgrid(xs, xs, indexing="xy")
-    return torch.stack([gx.flatten(), gy.flatten()], 1), gx.numpy(), gy.numpy()
+    ax.tick_params(length=2)
 
 
 def points(samples, ax=None, title=None, limit=3.0, **style):
@@ -38,10 +43,8 @@ def points(samples, ax=None, title=None, limit=3.0, **style):
 def heatmap(function, ax=None, limit=3.0, steps=100, title=None, cmap="viridis", colorbar=True, **style):
     """Colour the plane by a function of 2D points (a discriminator, an energy delta(x), ...)."""
     ax = _ax(ax)
-    grid, gx, gy = plane(limit, steps)
-    param = next(iter(getattr(function, "parameters", lambda: iter(()))()), None)
-    device = param.device if param is not None else "cpu"
-    values = function(grid.to(device)).reshape(steps, steps).cpu().numpy()
+    grid, gx, gy = data.plane(limit, steps)
+    values = function(grid.to(device_of(function))).reshape(steps, steps).cpu().numpy()
     mesh = ax.pcolormesh(gx, gy, values, cmap=cmap, shading="auto", **style)
     if colorbar:
         plt.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
@@ -54,9 +57,8 @@ def heatmap(function, ax=None, limit=3.0, steps=100, title=None, cmap="viridis",
 def vector_field(f, ax=None, limit=3.0, steps=20, title=None, **style):
     """Arrows from x to f(x) over the plane: where one application of f moves each point."""
     ax = _ax(ax)
-    grid, gx, gy = plane(limit, steps)
-    param = next(f.parameters(), None) if hasattr(f, "parameters") else None
-    moved = f(grid.to(param.device if param is not None else "cpu")).cpu() - grid
+    grid, gx, gy = data.plane(limit, steps)
+    moved = f(grid.to(device_of(f))).cpu() - grid
     ax.quiver(gx, gy, moved[:, 0].reshape(steps, steps).numpy(), moved[:, 1].reshape(steps, steps).numpy(),
               angles="xy", scale_units="xy", scale=1, width=0.004, color=style.pop("color", "0.3"), **style)
     ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=title)
@@ -133,35 +135,16 @@ def class_shares(shares_by_name, ax=None, min_share=0.03, top=0.3, title="Share 
 
 # --- GAN Lab-style views of a 2D GAN (after Kahng et al., GAN Lab, IEEE VIS 2018) ---------------
 
-REAL_COLOUR, FAKE_COLOUR = "#00441b", "#762a83"  # green for data, purple for the generator's samples
-
-
-def fake_gradients(D, fake, loss="nonsaturating"):
-    """The push each fake sample receives from the generator's loss: minus the gradient of that
-    sample's own loss with respect to its position, one row per sample.
-
-    loss: "nonsaturating" or "minimax" (cross-entropy, D gives logits), or "energy" (D gives energies)."""
-    from . import losses
-    fake = fake.detach().clone().requires_grad_(True)
-    if loss == "energy":
-        total = losses.energy_g_loss(D, fake)
-    else:
-        total = losses.gan_g_loss(D, fake, loss)
-    grad, = torch.autograd.grad(total * len(fake), fake)  # the loss is a batch mean
-    return -grad
-
-
 def _probabilities(D, grid):
-    param = next(D.parameters(), None)
     with torch.no_grad():
-        return torch.sigmoid(D(grid.to(param.device if param is not None else "cpu"))).cpu()
+        return torch.sigmoid(D(grid.to(device_of(D)))).cpu()
 
 
 def gan_snapshot(G, D, z, limit=3.0, steps=60):
     """What a GAN view needs at one moment: the fakes G(z) and D's probability of "real" over the plane."""
-    grid, _, _ = plane(limit, steps)
+    grid, _, _ = data.plane(limit, steps)
     with torch.no_grad():
-        fake = G(z.to(next(G.parameters()).device)).cpu()
+        fake = G(z.to(device_of(G))).cpu()
     return {"fake": fake, "prob": _probabilities(D, grid).reshape(steps, steps), "limit": limit}
 
 
@@ -169,7 +152,7 @@ def _draw_snapshot(snap, ax, real=None, arrows=None, arrow_scale=None, colorbar=
                    n_arrows=150):
     limit, prob = snap["limit"], snap["prob"]
     steps = prob.shape[0]
-    _, gx, gy = plane(limit, steps)
+    _, gx, gy = data.plane(limit, steps)
     mesh = ax.pcolormesh(gx, gy, prob.numpy(), cmap="PRGn", vmin=0, vmax=1, shading="auto", alpha=0.6)
     if colorbar:
         bar = plt.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
@@ -201,7 +184,7 @@ def discriminator_view(D, G=None, z=None, real=None, loss="nonsaturating", arrow
     if G is None or z is None:
         raise ValueError("discriminator_view needs the generator G and its input z (e.g. models.noise((2,), 500)).")
     snap = gan_snapshot(G, D, z, limit)
-    pushes = fake_gradients(D, snap["fake"].to(next(D.parameters()).device), loss).cpu() if arrows else None
+    pushes = losses.fake_gradients(D, snap["fake"].to(device_of(D)), loss).cpu() if arrows else None
     return _draw_snapshot(snap, ax, real, pushes, arrow_scale, colorbar, title, n_arrows=n_arrows)
 
 
@@ -213,7 +196,7 @@ def generator_grid(G, ax=None, z_limit=2.5, lines=13, limit=3.0, title=None, war
     if tuple(G.latent_shape) != (2,):
         raise ValueError(f"generator_grid draws a 2D input grid; this generator takes z of shape {G.latent_shape}.")
     ax = _ax(ax)
-    device = next(G.parameters()).device
+    device = device_of(G)
     along = torch.linspace(-z_limit, z_limit, 300)
     colours = plt.get_cmap("viridis")(np.linspace(0, 1, lines))
     for value, colour in zip(torch.linspace(-z_limit, z_limit, lines), colours):
@@ -258,18 +241,13 @@ def mode_share_history(trace, ax=None, title=None):
 _SUPERSCRIPTS = str.maketrans("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
 
 
-def _device_of(f):
-    param = next(f.parameters(), None) if hasattr(f, "parameters") else None
-    return param.device if param is not None else "cpu"
-
-
 @torch.no_grad()
 def trajectories(f, z, n=3, ax=None, real=None, limit=3.0, title=None):
     """Paths z -> f(z) -> f(f(z)) -> ... for n applications of f: where re-applying f takes points.
 
     Grey lines join the successive positions of each point; each application has its own colour."""
     ax = _ax(ax)
-    path = [z.to(_device_of(f))]
+    path = [z.to(device_of(f))]
     for _ in range(n):
         path.append(f(path[-1]))
     path = torch.stack(path).cpu().numpy()
@@ -283,7 +261,7 @@ def trajectories(f, z, n=3, ax=None, real=None, limit=3.0, title=None):
         ax.scatter(path[k, :, 0], path[k, :, 1], s=14 if k else 8, color=colours[k], label=names[k],
                    zorder=3 + k, edgecolors="none")
     ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=title)
-    ax.legend(loc="upper right", fontsize=7, markerscale=1.5, framealpha=0.8)
+    ax.legend(loc="upper right", markerscale=1.5, framealpha=0.8)
     _ticks(ax, limit)
     return ax
 
@@ -291,10 +269,9 @@ def trajectories(f, z, n=3, ax=None, real=None, limit=3.0, title=None):
 @torch.no_grad()
 def fixed_points(f, ax=None, tol=0.05, distance="l1", real=None, limit=3.0, steps=200, title=None):
     """Shade the points f barely moves, delta(y) = d(f(y), y) < tol: the learnt set of fixed points."""
-    from .losses import per_sample_distance
     ax = _ax(ax)
-    grid, gx, gy = plane(limit, steps)
-    moved = per_sample_distance(f(grid.to(_device_of(f))).cpu(), grid, distance)
+    grid, gx, gy = data.plane(limit, steps)
+    moved = losses.energy(f, grid.to(device_of(f)), distance).cpu()
     fixed = (moved < tol).float().reshape(steps, steps).numpy()
     if real is not None:
         r = real.detach().cpu().numpy()
@@ -302,7 +279,7 @@ def fixed_points(f, ax=None, tol=0.05, distance="l1", real=None, limit=3.0, step
     if fixed.any():
         ax.contourf(gx, gy, fixed, levels=[0.5, 1.5], colors=["#e66101"], alpha=0.75)
         ax.plot([], [], "s", color="#e66101", label="fixed points")
-    ax.legend(loc="upper right", fontsize=7)
+    ax.legend(loc="upper right")
     ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal",
            title=title or f"fixed points: d(f(y), y) < {tol}")
     _ticks(ax, limit)

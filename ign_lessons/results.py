@@ -1,31 +1,49 @@
-"""Study results shipped in data/results/NAME.json, written by recipes, read by notebooks."""
+"""Study results: NAME.json files with the config that produced them; the shipped ones in data/results/.
+
+`save` writes where it is told; only the studies (python -m ign_lessons retrain) write data/.
+"""
 import json
 import platform
 from datetime import datetime, timezone
+from pathlib import Path
 
 import torch
 
-from .course import DATA
-
-FOLDER = DATA / "results"
+from .runtime import data_folder
 
 
-def save(name, payload, config=None):
-    """Write a study's numbers with the config that produced them; returns the path."""
-    FOLDER.mkdir(parents=True, exist_ok=True)
-    record = {"name": name, "config": config or {}, "results": payload, "torch": torch.__version__,
+def path(name):
+    """Where the shipped results of study `name` live: data/results/NAME.json."""
+    return data_folder() / "results" / f"{name}.json"
+
+
+def save(target, payload, config=None):
+    """Write a study's numbers to `target` (a .json path) with the config that produced them; returns it."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    record = {"name": target.stem, "config": config or {}, "results": payload, "torch": torch.__version__,
               "python": platform.python_version(),
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    path = FOLDER / f"{name}.json"
-    path.write_text(json.dumps(record, indent=2) + "\n")
-    return path
+    target.write_text(json.dumps(record, indent=2) + "\n")
+    return target
 
 
 def load(name):
     """A shipped study's record: {"results", "config", ...}."""
-    path = FOLDER / f"{name}.json"
-    if not path.exists():
-        known = ", ".join(sorted(p.stem for p in FOLDER.glob("*.json"))) or "none"
-        raise FileNotFoundError(f"No study results {name!r} ({path} is missing). Shipped: {known}. "
+    where = path(name)
+    if not where.exists():
+        known = ", ".join(sorted(p.stem for p in where.parent.glob("*.json"))) or "none"
+        raise FileNotFoundError(f"No study results {name!r} ({where} is missing). Shipped: {known}. "
                                 "Regenerate with `python3 course.py retrain`.")
-    return json.loads(path.read_text())
+    return json.loads(where.read_text())
+
+
+def encode_points(points):
+    """2D points as compact text "x,y x,y ..." (2 decimals; non-finite or huge values clipped to +-99)."""
+    clipped = torch.nan_to_num(points.detach().float().cpu(), 99, 99, -99).clamp(-99, 99)
+    return " ".join(f"{x:.2f},{y:.2f}" for x, y in clipped.tolist())
+
+
+def decode_points(text):
+    """The (n, 2) tensor of points stored by encode_points."""
+    return torch.tensor([[float(v) for v in pair.split(",")] for pair in text.split()])

@@ -3,8 +3,7 @@ import shutil
 import pytest
 import torch
 
-from ign_lessons import data
-from ign_lessons.course import DATA
+from ign_lessons import data, runtime
 
 
 def test_digits_range_shape_and_labels():
@@ -56,10 +55,10 @@ def test_bad_requests_say_what_to_do(call, words):
 def test_damaged_or_missing_digits_file_names_the_fix(tmp_path, monkeypatch):
     copy = tmp_path / "digits"
     copy.mkdir()
-    original = DATA / data.DIGITS_FILE
+    original = runtime.data_folder() / data.DIGITS_FILE
     target = copy / original.name
     shutil.copy(original, target)
-    monkeypatch.setattr(data, "DATA", tmp_path)
+    monkeypatch.setattr(data, "data_folder", lambda: tmp_path)
     target.write_bytes(original.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(data.DataError, match=f"expected {data.DIGITS_SHA256}.*git checkout"):
         data.digits()

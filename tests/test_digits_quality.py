@@ -2,12 +2,12 @@
 import pytest
 import torch
 
-from ign_lessons import checkpoints, data, metrics, models, quality
+from ign_lessons import checkpoints, data, metrics, models, train
 
 
 def test_shipped_classifier_is_accurate_on_held_out_digits():
-    model = quality.classifier()
-    test_accuracy = quality.accuracy(model, "test")
+    model = metrics.classifier()
+    test_accuracy = metrics.accuracy(model, "test")
     assert test_accuracy >= 0.97
     assert abs(test_accuracy - model.meta["metrics"]["test_accuracy"]) < 1e-3
     assert model.meta["config"]["data"] == "digits split=train"
@@ -29,7 +29,7 @@ def test_frechet_distance_matches_the_eigenvalue_form_and_is_zero_on_itself():
 def test_real_digits_score_near_the_floor_and_noise_far_above():
     train_images, _ = data.digits(split="train")
     real = metrics.digits_quality(train_images)
-    assert (real.sample, real.repeats, real.images) == (quality.SAMPLE, quality.REPEATS, len(train_images))
+    assert (real.sample, real.repeats, real.images) == (metrics.SAMPLE, metrics.REPEATS, len(train_images))
     assert 0.7 * real.floor < real.fd < 1.3 * real.floor
     assert real.covered() == 10 and max(real.shares) < 0.15 and real.confidence > 0.98
     noise = metrics.digits_quality(torch.rand(1000, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1)
@@ -53,24 +53,24 @@ def test_shipped_gan_covers_every_digit_between_floor_and_noise():
     (torch.zeros(10, 1, 8, 8), "at least 180"),
 ])
 def test_bad_images_get_a_clear_error(bad, words):
-    with pytest.raises(quality.QualityError, match=words):
+    with pytest.raises(metrics.QualityError, match=words):
         metrics.digits_quality(bad)
 
 
 def test_a_checkpoint_that_is_not_a_classifier_is_refused():
-    with pytest.raises(quality.QualityError, match="not a digit classifier"):
+    with pytest.raises(metrics.QualityError, match="not a digit classifier"):
         metrics.digits_quality(torch.zeros(400, 1, 8, 8), model="gan-digits")
-    with pytest.raises(quality.QualityError, match="sample"):
+    with pytest.raises(metrics.QualityError, match="sample"):
         metrics.digits_quality(torch.zeros(400, 1, 8, 8), sample=500)
 
 
 def test_train_classifier_runs_and_shift_moves_at_most_one_pixel():
-    model, history = quality.train_classifier(steps=3, batch=16, progress=False, device="cpu")
+    model, history = train.train_classifier(steps=3, batch=16, progress=False, device="cpu")
     assert model.role == "classifier" and len(history["loss"]) == 3 and not model.training
     images, _ = data.digits()
-    moved = quality.shift(images[:50], torch.Generator().manual_seed(0))
+    moved = data.random_shift(images[:50], torch.Generator().manual_seed(0))
     assert moved.shape == (50, 1, 8, 8)
-    assert torch.equal(quality.shift(images[:5], torch.Generator(), pixels=0), images[:5])
+    assert torch.equal(data.random_shift(images[:5], torch.Generator(), pixels=0), images[:5])
     lit = lambda x: (x > 0).flatten(1).float()
     assert (lit(moved).sum(1) <= lit(images[:50]).sum(1)).all()
 
@@ -92,5 +92,5 @@ def test_refine_option_keeps_default_networks_unchanged():
     (torch.zeros(5, 4), torch.zeros(5, 3), "same number of columns"),
 ])
 def test_frechet_distance_refuses_bad_features(a, b, words):
-    with pytest.raises(quality.QualityError, match=words):
+    with pytest.raises(metrics.QualityError, match=words):
         metrics.frechet_distance(a, b)

@@ -16,7 +16,7 @@ def test_nonsaturating_loss_checker():
         "python float": lambda t: F.softplus(-t).mean().item(),
         "detached": lambda t: F.softplus(-t).mean().detach(),
     }
-    for name, answer in wrong.items():
+    for answer in wrong.values():
         with pytest.raises(Wrong):
             checks.check_nonsaturating_loss(answer)
     assert not checks.check_nonsaturating_loss(lambda t: (_ for _ in ()).throw(NotImplementedError))

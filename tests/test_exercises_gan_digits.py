@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from ign_lessons import data, metrics, quality
+from ign_lessons import data, metrics
 from ign_lessons.exercises import Wrong
 from ign_lessons.exercises import gan_digits as checks
 
@@ -70,7 +70,7 @@ def test_floor():
     # A correct answer that draws its splits differently passes too: the tolerance covers sampling noise.
     assert checks.check_floor(lambda feats, n, repeats, seed: solution_floor(feats, n, repeats, seed + 100))
     assert checks.check_floor(stub) is False
-    train_feats = quality.features(data.digits(split="train")[0])
+    train_feats = metrics.features(data.digits(split="train")[0])
     pixels = data.digits(split="test")[0].flatten(1).double()
     for wrong, words in [
         (lambda feats, n, repeats, seed: metrics.frechet_distance(feats[:n], feats[:n]), "same digits"),

@@ -4,7 +4,8 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from ign_lessons import data, gan_2d_study, metrics, models, plots, recipes, train
+from ign_lessons import data, losses, metrics, models, plots, studies, train
+from ign_lessons.studies import gan_2d
 
 
 def test_train_gan_r1_is_recorded_and_off_by_default():
@@ -43,7 +44,7 @@ def test_mode_shares_and_oscillation():
 
 
 def test_mode_trace_follows_a_generator_during_training():
-    G, D = gan_2d_study.build(seed=0, hidden=8)
+    G, D = gan_2d.build(seed=0, hidden=8)
     trace = metrics.ModeTrace(G, "ring", n=100)
     train.train_gan(data.toy2d("ring", 256), steps=5, batch=16, G=G, D=D, callback=trace, every=2,
                     progress=False)
@@ -58,7 +59,7 @@ def test_fake_gradients_point_downhill_for_every_loss():
     D = models.build("mlp-discriminator", hidden=8)
     fake = torch.randn(10, 2)
     for loss in ("nonsaturating", "minimax", "energy"):
-        push = plots.fake_gradients(D, fake, loss)
+        push = losses.fake_gradients(D, fake, loss)
         assert push.shape == fake.shape
         moved = fake + 1e-3 * push
         before = {"energy": D(fake), "minimax": -torch.nn.functional.softplus(D(fake))}.get(
@@ -69,8 +70,8 @@ def test_fake_gradients_point_downhill_for_every_loss():
 
 
 def test_gan_views_draw():
-    G, D = gan_2d_study.build(seed=0, hidden=8)
-    z = models.noise((2,), 50)
+    G, D = gan_2d.build(seed=0, hidden=8)
+    z = data.noise((2,), 50)
     ring = data.toy2d("ring", 100)
     fig, axes = plt.subplots(1, 4)
     plots.discriminator_view(D, G, z, real=ring, ax=axes[0])
@@ -89,11 +90,11 @@ def test_gan_views_draw():
 
 
 def test_study_settings_and_recipe():
-    assert gan_2d_study.settings_with(lr_d=1e-4)["lr_d"] == 1e-4
+    assert gan_2d.settings_with(lr_d=1e-4)["lr_d"] == 1e-4
     with pytest.raises(ValueError, match="unknown setting"):
-        gan_2d_study.settings_with(learning_rate=1)
-    assert "gan-2d-updates" in recipes.RECIPES
-    G, D, history, trace = gan_2d_study.run(seed=0, steps=4, every=2)
+        gan_2d.settings_with(learning_rate=1)
+    assert "gan-2d-updates" in studies.discover()
+    G, D, history, trace = gan_2d.run(seed=0, steps=4, every=2)
     assert history.steps == 4 and trace.steps == [0, 2, 3]
-    summary = gan_2d_study.summary(G, trace)
+    summary = gan_2d.summary(G, trace)
     assert set(summary) == {"modes", "near", "oscillation"}

@@ -148,7 +148,7 @@ def test_paper_listing_copy_is_refreshed_and_never_gets_gradients():
     twin = losses.frozen_copy(f)
     opt = torch.optim.SGD(f.parameters(), lr=0.1)
     for _ in range(2):
-        loss = losses.ign_loss_paper_listing(f, twin, x, z)
+        loss = losses.ign_loss_paper_listing(f, twin, x, z, losses.PAPER_LISTING_WEIGHTS, "l2sq")
         assert all(torch.equal(a, b) for a, b in zip(f.state_dict().values(), twin.state_dict().values()))
         opt.zero_grad()
         loss.backward()

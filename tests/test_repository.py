@@ -1,8 +1,9 @@
 """The repository's own promises: clean notebooks, matching environment files, a true README."""
 import json
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -21,7 +22,7 @@ def test_every_notebook_starts_the_course_and_ends_with_exercises():
     for path in NOTEBOOKS:
         cells = json.loads(path.read_text())["cells"]
         code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-        assert "course.start(" in code[0], f"{path.name}: the first code cell must call course.start()"
+        assert "runtime.start(" in code[0], f"{path.name}: the first code cell must call runtime.start()"
         text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
         assert "Exercise" in text, f"{path.name}: no exercises"
 
@@ -34,7 +35,7 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = _names(project["dependencies"] + project["optional-dependencies"]["test"])
     text = (ROOT / "environment.yml").read_text().split("dependencies:", 1)[1]
-    listed = _names(l.strip()[2:] for l in text.splitlines() if l.startswith("  - "))
+    listed = _names(line.strip()[2:] for line in text.splitlines() if line.startswith("  - "))
     listed = {"torch" if n == "pytorch" else n for n in listed} - {"python"}
     assert listed == wanted
 
@@ -42,7 +43,7 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
 def test_constraints_pin_every_package_exactly():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = _names(project["dependencies"] + project["optional-dependencies"]["test"])
-    pins = [l for l in (ROOT / "constraints.txt").read_text().splitlines() if l and not l.startswith("#")]
+    pins = [line for line in (ROOT / "constraints.txt").read_text().splitlines() if line and not line.startswith("#")]
     assert all("==" in p for p in pins)
     assert _names(pins) == wanted
 
@@ -58,3 +59,22 @@ def test_readme_maps_every_notebook():
     readme = (ROOT / "README.md").read_text()
     for path in NOTEBOOKS:
         assert path.name in readme, f"README does not list {path.name}"
+
+
+def test_exercise_cells_carry_their_tags():
+    """Tools (hand-outs, grading) find exercises by tag: each stub is followed by its checker, solutions come last."""
+    for path in NOTEBOOKS:
+        cells = json.loads(path.read_text())["cells"]
+        tags = [tuple(c.get("metadata", {}).get("tags", ())) for c in cells]
+        code = ["".join(c["source"]) for c in cells]
+        exercises = [i for i, t in enumerate(tags) if "exercise" in t]
+        checkers = [i for i, t in enumerate(tags) if "checker" in t]
+        solutions = [i for i, t in enumerate(tags) if "solution" in t]
+        assert exercises and solutions, f"{path.name}: no tagged exercises or solutions"
+        assert [i + 1 for i in exercises] == checkers, f"{path.name}: each exercise cell needs its checker cell next"
+        assert all("NotImplementedError" in code[i] for i in exercises), path.name
+        assert all("checks.check_" in code[i] for i in checkers), path.name
+        assert min(solutions) > max(checkers), f"{path.name}: solutions must come after every exercise"
+        untagged_stubs = [i for i, (c, text) in enumerate(zip(cells, code))
+                          if c["cell_type"] == "code" and "NotImplementedError" in text and i not in exercises]
+        assert not untagged_stubs, f"{path.name}: stubs {untagged_stubs} are not tagged 'exercise'"

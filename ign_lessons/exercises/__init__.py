@@ -5,6 +5,8 @@ replaced the stub (it raises NotImplementedError) it only says so, so "Run all" 
 """
 import functools
 
+import torch
+
 
 class Wrong(AssertionError):
     """An answer that does not pass; the message says what to look at."""
@@ -23,3 +25,13 @@ def checker(function):
         print(f"{function.__name__}: correct, well done.")
         return True
     return check
+
+
+def param_grads(value, net):
+    """The gradient of a scalar with respect to all of `net`'s weights, flattened into one vector;
+    zeros for weights it does not reach (or everywhere, when `value` carries no gradient)."""
+    params = list(net.parameters())
+    if not value.requires_grad:
+        return torch.cat([torch.zeros_like(p).flatten() for p in params])
+    grads = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
+    return torch.cat([(torch.zeros_like(p) if g is None else g).flatten() for p, g in zip(params, grads)])

@@ -4,7 +4,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .. import data, metrics, models, plots
+from .. import data, losses, metrics, models
 from . import Wrong, checker
 
 
@@ -56,7 +56,7 @@ def check_push_on_fakes(answer):
         raise Wrong(f"expected a tensor of shape {tuple(fake.shape)} (one arrow per fake), got "
                     f"{getattr(got, 'shape', type(got).__name__)}")
     got = got.detach()
-    want = plots.fake_gradients(D, fake, "nonsaturating")
+    want = losses.fake_gradients(D, fake, "nonsaturating")
     if torch.allclose(got, want, rtol=1e-3, atol=1e-6):
         return
     if torch.allclose(got, -want, rtol=1e-3, atol=1e-6):
@@ -65,7 +65,7 @@ def check_push_on_fakes(answer):
             torch.allclose(-got * len(fake), want, rtol=1e-3, atol=1e-6):
         raise Wrong("the arrows are n times too short: differentiate each sample's own loss, i.e. the SUM "
                     "over the batch (the mean divides every gradient by the batch size)")
-    minimax = plots.fake_gradients(D, fake, "minimax")
+    minimax = losses.fake_gradients(D, fake, "minimax")
     for scale in (1, len(fake)):
         if torch.allclose(got * scale, minimax, rtol=1e-3, atol=1e-6) or \
                 torch.allclose(-got * scale, minimax, rtol=1e-3, atol=1e-6):

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from .. import data, metrics, quality
+from .. import data, metrics
 from . import Wrong, checker
 
 LATENT = 32
@@ -83,7 +83,7 @@ def reference_floor(feats, n, repeats=800, seed=1):
 
 @functools.lru_cache(maxsize=1)
 def _held_out_features():
-    return quality.features(data.digits(split="test")[0])
+    return metrics.features(data.digits(split="test")[0])
 
 
 @functools.lru_cache(maxsize=4)

@@ -2,7 +2,7 @@
 import torch
 
 from .. import losses, models
-from . import Wrong, checker
+from . import Wrong, checker, param_grads
 
 TERMS = ("rec", "idem", "tight")
 
@@ -11,14 +11,6 @@ def _small_ign(seed):
     torch.manual_seed(seed)
     f = models.build("mlp-ign", hidden=16, depth=2).double()
     return f, 2 * torch.randn(24, 2, dtype=torch.float64), torch.randn(24, 2, dtype=torch.float64)
-
-
-def _grads(value, net):
-    params = list(net.parameters())
-    if not value.requires_grad:
-        return torch.cat([torch.zeros_like(p).flatten() for p in params])
-    grads = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
-    return torch.cat([(torch.zeros_like(p) if g is None else g).flatten() for p, g in zip(params, grads)])
 
 
 def _close(a, b, tol=1e-9):
@@ -36,28 +28,27 @@ def _terms(answer, f, x, z):
     return got
 
 
+# What each public routing bug (losses.IGN_BUGS) does to a term, in the checker's words.
+BUG_ROUTES = {
+    ("idem", "swapped"): "through the outer f only (the inner f(z) is detached: the bug that swaps idem and tight)",
+    ("tight", "tight_frozen"): "through the frozen copy (its gradient is zero: the set of fixed points never shrinks)",
+    ("tight", "tight_not_detached"): "through both applications (f(z) is not detached, so it also pushes f(z) "
+                                     "off the fixed points)",
+    ("tight", "swapped"): "through the inner f only (the bug that swaps idem and tight)",
+}
+
+
 def _diagnose(name, got, f, x, z):
-    """Say which routing the learner's term has, from the public bugs and the usual slips."""
-    fz = f(z)
-    d = losses.per_sample_distance
-    candidates = {
-        "idem": {
-            "through both applications (the outer f is not frozen)": d(f(fz), fz).mean(),
-            "through the outer f only (the inner f(z) is detached: the bug that swaps idem and tight)":
-                d(f(fz.detach()), fz.detach()).mean(),
-            "with no gradient at all": d(losses.frozen(f)(fz.detach()), fz.detach()).mean(),
-        },
-        "tight": {
-            "through the frozen copy (its gradient is zero: the set of fixed points never shrinks)":
-                -d(losses.frozen(f)(fz.detach()), fz.detach()).mean(),
-            "through both applications (f(z) is not detached, so it also pushes f(z) off the fixed points)":
-                -d(f(fz), fz).mean(),
-            "through the inner f only (the bug that swaps idem and tight)": -d(losses.frozen(f)(fz), fz).mean(),
-        },
-    }.get(name, {})
-    for routing, value in candidates.items():
-        if _close(got, _grads(value, f)):
+    """Say which routing the learner's term has: a public bug of losses.ign_terms_with_bug, or a usual slip."""
+    for (term, bug), routing in BUG_ROUTES.items():
+        if term == name and _close(got, param_grads(losses.ign_terms_with_bug(f, x, z, bug)[TERMS.index(name)], f)):
             return routing
+    if not got.abs().max() > 0:
+        return "nowhere (it carries no gradient at all)"
+    if name == "idem":
+        fz = f(z)
+        if _close(got, param_grads(losses.per_sample_distance(f(fz), fz).mean(), f)):
+            return "through both applications (the outer f is not frozen)"
     return None
 
 
@@ -76,7 +67,7 @@ def check_ign_terms(answer):
             if not torch.allclose(g.detach(), w.detach(), atol=1e-9):
                 raise Wrong(f"the value of {name} is {g.item():.6f}, expected {w.item():.6f}; {hints[name]}")
         for name, g, w in zip(TERMS, got, want):
-            grad_got, grad_want = _grads(g, f), _grads(w, f)
+            grad_got, grad_want = param_grads(g, f), param_grads(w, f)
             if not _close(grad_got, grad_want):
                 routing = _diagnose(name, grad_got, f, x, z)
                 where = f"your {name} sends its gradient {routing}" if routing else \

@@ -2,7 +2,7 @@
 import torch
 
 from .. import losses, models
-from . import Wrong, checker
+from . import Wrong, checker, param_grads
 
 _CASES = [((20.0, 20.0, 2.5), "l1"), ((1.0, 1.0, 0.1), "l2sq"), ((1.0, 2.0, 3.0), "l2")]
 
@@ -11,10 +11,6 @@ def _problem(seed=0):
     torch.manual_seed(seed)
     f = models.build("mlp-ign", hidden=16, depth=2).double()
     return f, torch.randn(16, 2, dtype=torch.float64), torch.randn(16, 2, dtype=torch.float64)
-
-
-def _grad(loss, f):
-    return torch.cat([g.flatten() for g in torch.autograd.grad(loss, list(f.parameters()), allow_unused=False)])
 
 
 @checker
@@ -30,7 +26,7 @@ def check_stopgrad_ign(answer):
         if not got.requires_grad:
             raise Wrong("the loss carries no gradient: do not wrap it in torch.no_grad() or detach everything")
         want, _ = losses.ign_loss(f, x, z, weights, distance)
-        g_got, g_want = _grad(got, f), _grad(want, f)
+        g_got, g_want = param_grads(got, f), param_grads(want, f)
         if not torch.allclose(g_got, g_want, atol=1e-10, rtol=1e-8):
             raise Wrong(f"with weights {weights} and distance {distance!r} the gradient differs from IGN's "
                         f"(max error {(g_got - g_want).abs().max():.2e}). The detached delta(sg f(z)) must "

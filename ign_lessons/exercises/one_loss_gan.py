@@ -2,7 +2,7 @@
 import torch
 
 from .. import losses, models
-from . import Wrong, checker
+from . import Wrong, checker, param_grads
 
 TERMS = ("E D(x)", "-2 E D(sg(G(z)))", "E D(G(z))")
 
@@ -12,12 +12,6 @@ def _small_gan(seed, discriminator="mlp-discriminator"):
     G = models.build("mlp-generator", hidden=16, depth=2).double()
     D = models.build(discriminator, hidden=16, depth=2).double()
     return G, D, 2 * torch.randn(48, 2, dtype=torch.float64), torch.randn(40, 2, dtype=torch.float64)
-
-
-def _grads(loss, net):
-    params = list(net.parameters())
-    grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-    return torch.cat([(torch.zeros_like(p) if g is None else g).flatten() for p, g in zip(params, grads)])
 
 
 def _call(answer, name, *args):
@@ -51,12 +45,12 @@ def check_one_loss(answer):
     for seed in range(3):
         G, D, x, z = _small_gan(seed)
         runs = []
-        hook = G.register_forward_hook(lambda *_: runs.append(1))
+        hook = G.register_forward_hook(lambda *_, runs=runs: runs.append(1))
         loss = _call(answer, "one_loss", G, D, x, z)
         hook.remove()
         fake = G(z)
-        d_ok = _close(_grads(loss, D), _grads(losses.energy_d_loss(D, x, fake), D))
-        g_ok = _close(_grads(loss, G), _grads(losses.energy_g_loss(D, fake), G))
+        d_ok = _close(param_grads(loss, D), param_grads(losses.energy_d_loss(D, x, fake), D))
+        g_ok = _close(param_grads(loss, G), param_grads(losses.energy_g_loss(D, fake), G))
         if not d_ok and not g_ok:
             raise Wrong("neither player gets its gradient; the loss is E D(x) - 2 E D(sg(G(z))) + E D(G(z)), "
                         "with sg = .detach()")
@@ -82,7 +76,7 @@ def check_routes(answer):
     fake = G(z)
     terms = {TERMS[0]: D(x).mean(), TERMS[1]: -2 * D(fake.detach()).mean(), TERMS[2]: D(fake).mean()}
     for term, value in terms.items():
-        want = {name for name, net in (("G", G), ("D", D)) if _grads(value, net).abs().max() > 0}
+        want = {name for name, net in (("G", G), ("D", D)) if param_grads(value, net).abs().max() > 0}
         mine = got[term]
         if not isinstance(mine, (set, frozenset)) or not mine <= {"G", "D"}:
             raise Wrong(f"for {term!r} give a set of network names, like {{'D'}} or {{'G', 'D'}}; got {mine!r}")
@@ -99,8 +93,8 @@ def check_ebgan_one_loss(answer):
         G, A, x, z = _small_gan(seed, discriminator="mlp-ign")
         loss = _call(answer, "ebgan_one_loss", G, A, x, z, margin)
         fake = G(z)
-        a_ok = _close(_grads(loss, A), _grads(losses.ebgan_d_loss(A, x, fake, margin, "l2sq"), A))
-        g_ok = _close(_grads(loss, G), _grads(losses.ebgan_g_loss(A, fake, "l2sq"), G))
+        a_ok = _close(param_grads(loss, A), param_grads(losses.ebgan_d_loss(A, x, fake, margin, "l2sq"), A))
+        g_ok = _close(param_grads(loss, G), param_grads(losses.ebgan_g_loss(A, fake, "l2sq"), G))
         if not g_ok:
             raise Wrong(f"G's gradient is wrong (margin {margin}): G must learn from delta(G(z)) only; the hinge "
                         "max(0, m - delta(.)) must see G(z).detach(). Distance: losses.energy(A, y, 'l2sq')")

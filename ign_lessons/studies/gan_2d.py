@@ -1,4 +1,4 @@
-"""The 2D GAN of 01_gan_2d: a healthy setting, a collapsing one, and a study of the updates.
+"""The 2D GAN of 01_gan_2d: a healthy setting, a collapsing one, and a study of the updates ("gan-2d-updates").
 
 The game is the cross-entropy GAN of Goodfellow et al. 2014 (arXiv:1406.2661) with the
 non-saturating generator loss, on the ring of 8 Gaussians. `run` trains one configuration and
@@ -9,8 +9,8 @@ import statistics
 
 import torch
 
-from . import data, metrics, models, results, train
-from .recipes import recipe
+from .. import data, metrics, models, results, train
+from . import recipe
 
 # Every setting is passed explicitly to train.train_gan, so that changing its defaults changes nothing here.
 SETTINGS = {"steps": 2500, "lr_g": 1e-3, "lr_d": 1e-3, "d_steps": 1, "r1": 0.1, "batch": 128,
@@ -73,7 +73,7 @@ def summary(G, trace, settings=SETTINGS):
 
 
 @recipe("gan-2d-updates")
-def make_update_study():
+def make_update_study(target=None):
     """Every VARIANTS entry over SEEDS: modes covered, near share, oscillation and seconds per run."""
     table = {}
     for name, changes in VARIANTS.items():
@@ -88,4 +88,4 @@ def make_update_study():
                        "mean_modes": statistics.mean(r["modes"] for r in rows),
                        "mean_near": round(statistics.mean(r["near"] for r in rows), 4),
                        "mean_oscillation": round(statistics.mean(r["oscillation"] for r in rows), 4)}
-    results.save("gan-2d-updates", table, {"settings": SETTINGS, "seeds": list(SEEDS)})
+    return results.save(target or results.path("gan-2d-updates"), table, {"settings": SETTINGS, "seeds": list(SEEDS)})

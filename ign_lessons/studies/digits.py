@@ -1,15 +1,15 @@
-"""Recipes for the digits checkpoints: the metric's classifier and the DCGAN of 02_gan_digits.
+"""The digits checkpoints of 02_gan_digits: the quality metric's classifier and the DCGAN.
 
     python -m ign_lessons retrain digit-classifier gan-digits
 
-"digit-classifier" must exist before "gan-digits" is measured (retraining all runs them in order).
+"digit-classifier" must exist before "gan-digits" is measured (studies.RECIPE_ORDER runs it first).
 """
 import time
 
 import torch
 
-from . import checkpoints, data, models, quality, train
-from .recipes import recipe
+from .. import checkpoints, data, metrics, models, train
+from . import recipe
 
 CLASSIFIER_STEPS = 1000
 CLASSIFIER_TRAIN = {"batch": 128, "lr": 3e-3}
@@ -32,33 +32,33 @@ def build_gan(config=GAN):
 
 
 @recipe("digit-classifier")
-def digit_classifier(steps_scale=1.0):
+def digit_classifier(folder=None):
     """The quality metric's classifier, trained on the training split only."""
-    steps = max(1, int(CLASSIFIER_STEPS * steps_scale))
-    model, history = quality.train_classifier(steps=steps, seed=0, **CLASSIFIER_TRAIN)
+    steps = CLASSIFIER_STEPS
+    model, history = train.train_classifier(steps=steps, seed=0, **CLASSIFIER_TRAIN)
     model = model.cpu()
-    test, train_acc = quality.accuracy(model, "test"), quality.accuracy(model, "train")
+    test, train_acc = metrics.accuracy(model, "test"), metrics.accuracy(model, "train")
     print(f"digit classifier: test accuracy {test:.4f}, train accuracy {train_acc:.4f}")
-    checkpoints.save(model, quality.CLASSIFIER, seed=0, steps=steps,
-                     config={"trainer": "quality.train_classifier", "data": "digits split=train",
+    checkpoints.save(model, (folder or checkpoints.folder()) / f"{metrics.CLASSIFIER}.pt", seed=0, steps=steps,
+                     config={"trainer": "train.train_classifier", "data": "digits split=train",
                              **CLASSIFIER_TRAIN, "augment": "random 1-pixel shifts"},
                      metrics={"test_accuracy": round(test, 4), "train_accuracy": round(train_acc, 4),
                               "seconds": round(history.seconds, 1)})
-    quality.classifier.cache_clear()
-    quality._reference_features.cache_clear()
+    metrics.classifier.cache_clear()
+    metrics._reference_features.cache_clear()
 
 
 @recipe("gan-digits")
-def gan_digits(steps_scale=1.0):
+def gan_digits(folder=None):
     """The DCGAN of 02_gan_digits, trained longer than the notebook does, with its FD along the way."""
-    steps = max(1, int(GAN_STEPS * steps_scale))
+    steps = GAN_STEPS
     images, _ = data.digits(split="train")
     torch.manual_seed(0)
     G, D = build_gan()
     curve = []
 
     def measure(done):
-        q = quality.digits_quality(models.sample(G, EVAL_SAMPLES, seed=1))
+        q = metrics.digits_quality(models.sample(G, EVAL_SAMPLES, seed=1))
         curve.append([done, round(q.fd, 2)])
 
     def after_step(i, history):
@@ -71,9 +71,9 @@ def gan_digits(steps_scale=1.0):
     G, D, history = train.train_gan(images, steps=steps, seed=0, G=G, D=D, callback=after_step,
                                     every=1, **GAN["train"])
     seconds = time.perf_counter() - start
-    q = quality.digits_quality(models.sample(G.cpu(), EVAL_SAMPLES, seed=1))
+    q = metrics.digits_quality(models.sample(G.cpu(), EVAL_SAMPLES, seed=1))
     print(f"gan-digits: {q}")
-    checkpoints.save(G, "gan-digits", seed=0, steps=steps,
+    checkpoints.save(G, (folder or checkpoints.folder()) / "gan-digits.pt", seed=0, steps=steps,
                      config={**GAN, "data": "digits split=train", "trainer": "train.train_gan"},
                      metrics={"fd": round(q.fd, 2), "floor": round(q.floor, 2), "shares": q.shares,
                               "confidence": round(q.confidence, 4), "classes_over_3pct": q.covered(),

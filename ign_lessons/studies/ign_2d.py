@@ -6,28 +6,25 @@ Recipes:
 - "ign-2d-study": the ring over SEEDS for each of CONDITIONS (the default, standard noise, no
   tightness, more tightness, with and without the clamp), results "ign-2d-study".
 """
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-
 import torch
 
-from . import checkpoints, data, losses, metrics, models, plots, results, train
-from .recipes import recipe
+from .. import checkpoints, data, losses, metrics, models, results, runtime, train
+from ..losses import IGNWeights
+from . import map_runs, recipe
 
 N_DATA = 4096           # training points per set
 N_EVAL, EVAL_SEED = 4000, 12345
 REFERENCE = 20000       # real points that near_data compares with
-NEAR_SUCCESS = 0.8      # success: every mode holds >= 1% of the samples and >= 80% are near a mode
 SEEDS = (0, 1, 2, 3)
 
 # name -> changes to train_ign's defaults ("source": None trains with z ~ N(0, I) instead).
 CONDITIONS = {
     "default": {},
     "standard noise": {"source": None},
-    "no tightness": {"weights": (20, 20, 0)},
+    "no tightness": {"weights": IGNWeights(20, 20, 0)},
     "clamp": {"clamp": 1.5},
-    "more tightness": {"weights": (20, 20, 5)},
-    "more tightness + clamp": {"weights": (20, 20, 5), "clamp": 1.5},
+    "more tightness": {"weights": IGNWeights(20, 20, 5)},
+    "more tightness + clamp": {"weights": IGNWeights(20, 20, 5), "clamp": 1.5},
 }
 
 
@@ -41,10 +38,7 @@ def score(f, name):
     fake = models.sample(f, N_EVAL, seed=EVAL_SEED)
     row = {"near_data": round(metrics.near_data(fake, reference(name)), 4)}
     if data.toy2d_modes(name) is not None:
-        cover = metrics.mode_coverage(fake, name)
-        row.update(modes=cover["modes"], of=cover["of"], near=round(cover["near"], 4),
-                   shares=[round(s, 4) for s in cover["shares"]], min_share=round(min(cover["shares"]), 4),
-                   success=bool(cover["modes"] == cover["of"] and cover["near"] >= NEAR_SUCCESS))
+        row.update(metrics.score_2d(fake, name))
     return row
 
 
@@ -52,8 +46,8 @@ def score(f, name):
 def spurious_fixed_area(f, name, tol=0.05, margin=0.3, limit=3.0, steps=120):
     """Share of the square [-limit, limit]^2 that f keeps fixed (d(f(y), y) < tol) although it lies
     more than `margin` away from every real point: fixed points the data did not ask for."""
-    grid, _, _ = plots.plane(limit, steps)
-    moved = losses.per_sample_distance(f(grid), grid, "l1")
+    grid, _, _ = data.plane(limit, steps)
+    moved = losses.energy(f, grid.to(models.device_of(f)), "l1").cpu()
     far = torch.cdist(grid, reference(name)[:5000]).min(1).values > margin
     return float(((moved < tol) & far).float().mean())
 
@@ -70,7 +64,6 @@ def run(name="ring", seed=0, progress=False, **changes):
 
 
 def _condition(condition, seed):
-    torch.set_num_threads(1)
     f, history = run("ring", seed, **CONDITIONS[condition])
     row = {"condition": condition, "seed": seed, **score(f, "ring"),
            "spurious_fixed_area": round(spurious_fixed_area(f, "ring"), 5),
@@ -79,36 +72,29 @@ def _condition(condition, seed):
     return row
 
 
-def _map(function, jobs, workers):
-    if workers <= 1:
-        return [function(*job) for job in jobs]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        return list(pool.map(function, *zip(*jobs)))
-
-
 @recipe("ign-2d")
-def make_checkpoints():
-    """Default IGN on every 2D set (seed 0), shipped as checkpoints "ign-2d-<name>"."""
+def make_checkpoints(folder=None):
+    """Default IGN on every 2D set (seed 0), one thread, shipped as checkpoints "ign-2d-<name>"."""
     for name in data.TOY2D:
-        torch.set_num_threads(1)
-        f, history = run(name, 0)
+        with runtime.threads(1):
+            f, history = run(name, 0)
         row = {**score(f, name), "seconds": round(history.seconds, 1)}
-        checkpoints.save(f, f"ign-2d-{name}", config={**history.settings, "data": name, "n_data": N_DATA},
+        checkpoints.save(f, (folder or checkpoints.folder()) / f"ign-2d-{name}.pt",
+                         config={**history.settings, "data": name, "n_data": N_DATA},
                          seed=0, steps=history.steps, metrics=row)
         print(name, row, flush=True)
 
 
 @recipe("ign-2d-study")
-def make_study(workers=2):
+def make_study(target=None, workers=2):
     """Every CONDITIONS entry on the ring over SEEDS, two one-thread processes at a time."""
     jobs = [(condition, seed) for condition in CONDITIONS for seed in SEEDS]
-    rows = _map(_condition, jobs, workers)
+    rows = map_runs(_condition, jobs, workers)
     for row in rows:
         print(row, flush=True)
     config = {"conditions": {k: {n: (list(v) if isinstance(v, tuple) else v) for n, v in c.items()}
                              for k, c in CONDITIONS.items()},
               "seeds": list(SEEDS), "defaults": {k: (list(v) if isinstance(v, tuple) else v)
                                                  for k, v in train.IGN_DEFAULTS["points"].items()},
-              "n_data": N_DATA, "n_eval": N_EVAL, "near_success": NEAR_SUCCESS}
-    results.save("ign-2d-study", {"rows": rows}, config)
+              "n_data": N_DATA, "n_eval": N_EVAL, "near_success": metrics.NEAR_SUCCESS}
+    return results.save(target or results.path("ign-2d-study"), {"rows": rows}, config)

@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from . import data, losses, train
+from .. import data, losses, train
 
 
 def _ign_step(loss_fn, f, opt, x):
@@ -32,22 +32,25 @@ def _gan_step(G, D, opt_g, opt_d, x):
 
 
 def forms(batch=128):
-    """name -> a function doing one training step (each with its own models and optimizer)."""
+    """name -> a function doing one training step (each with its own models and optimizer).
+
+    Every IGN form uses IGN's default weights and distance for its data (train.IGN_DEFAULTS)."""
     points, digits = data.toy2d("ring", batch), data.digits()[0][:batch]
     steps = {}
     for label, x in (("2D", points), ("digits", digits)):
+        weights = train.ign_defaults(x)["weights"]
         G, D = train.default_models(x, ("generator", "discriminator"))
         opts = torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters())
         steps[f"GAN {label}"] = lambda G=G, D=D, o=opts, x=x: _gan_step(G, D, *o, x)
         f = train.default_models(x, ("ign",))[0]
         opt = torch.optim.Adam(f.parameters())
-        steps[f"IGN {label} (frozen, functional)"] = lambda f=f, o=opt, x=x: _ign_step(
-            lambda f, x, z: losses.ign_loss(f, x, z)[0], f, o, x)
-        steps[f"IGN {label} (stop-gradient)"] = lambda f=f, o=opt, x=x: _ign_step(
-            losses.ign_loss_stopgrad, f, o, x)
+        steps[f"IGN {label} (frozen, functional)"] = lambda f=f, o=opt, x=x, w=weights: _ign_step(
+            lambda f, x, z: losses.ign_loss(f, x, z, w)[0], f, o, x)
+        steps[f"IGN {label} (stop-gradient)"] = lambda f=f, o=opt, x=x, w=weights: _ign_step(
+            lambda f, x, z: losses.ign_loss_stopgrad(f, x, z, w), f, o, x)
         twin = losses.frozen_copy(f)
-        steps[f"IGN {label} (paper listing, copy refreshed)"] = lambda f=f, o=opt, x=x, t=twin: _ign_step(
-            lambda f, x, z: losses.ign_loss_paper_listing(f, t, x, z), f, o, x)
+        steps[f"IGN {label} (paper listing, copy refreshed)"] = lambda f=f, o=opt, x=x, t=twin, w=weights: _ign_step(
+            lambda f, x, z: losses.ign_loss_paper_listing(f, t, x, z, w), f, o, x)
     return steps
 
 

@@ -1,0 +1,150 @@
+"""What every notebook calls first: seeding, the device, fast mode, threads, the data folder."""
+import contextlib
+import functools
+import os
+import platform
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DIGITS_FILE = "digits/optdigits_8x8.csv.gz"  # a data folder is one that holds this file
+STYLE = Path(__file__).resolve().parent / "course.mplstyle"  # the course's figure style
+TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+class CourseError(ValueError):
+    """The course's own errors: the message names the problem and the fix."""
+
+
+def _flag(name):
+    value = os.environ.get(name, "").strip().lower()
+    if value not in TRUE + FALSE:
+        raise CourseError(f"{name}={os.environ[name]!r} is not understood; use {name}=1 (on) or {name}=0 (off).")
+    return value in TRUE
+
+
+FAST = _flag("IGN_LESSONS_FAST")
+
+
+def steps(full, fast=None):
+    """A step count: `full` normally, `fast` (default a twentieth) when IGN_LESSONS_FAST=1."""
+    if not FAST:
+        return full
+    return fast if fast is not None else max(1, full // 20)
+
+
+def device():
+    """The one place that picks the device: IGN_LESSONS_DEVICE if set, else CUDA, MPS, then CPU."""
+    wanted = os.environ.get("IGN_LESSONS_DEVICE")
+    if wanted:
+        try:
+            return torch.device(wanted)
+        except RuntimeError:
+            raise CourseError(f"IGN_LESSONS_DEVICE={wanted!r} is not a device torch knows; use cpu, cuda, "
+                              "cuda:1 or mps, or unset it to let the course choose.") from None
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+CORES = torch.get_num_threads()  # torch's own default: one thread per core
+
+
+def _threads_from_environment():
+    """IGN_LESSONS_THREADS, a whole number >= 1, or None when unset."""
+    value = os.environ.get("IGN_LESSONS_THREADS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise CourseError(f"IGN_LESSONS_THREADS={value!r} must be a whole number of threads >= 1, or unset.")
+    return int(value)
+
+
+def use_threads(threads=1):
+    """The thread policy: how many threads torch uses; IGN_LESSONS_THREADS, if set, overrides `threads`.
+
+    threads: a number, or "all" for one per core. Measured on 2 cores, one training step, 1 against
+    2 threads: the 2D networks run equally fast and give bit-identical results, and when the
+    machine is busy with anything else the 2 threads mostly wait for each other (a cell of 01 took
+    over ten times longer): 1 thread is the default. The convolutional digit networks run 1.2-1.4x
+    faster on 2 threads (their last bits depend on the count): the digit chapters ask for "all".
+    The studies run many small trainings side by side, one thread per process (studies.map_runs)."""
+    if threads != "all" and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise CourseError(f"threads must be a whole number >= 1 or 'all', got {threads!r}.")
+    wanted = _threads_from_environment() or (CORES if threads == "all" else threads)
+    torch.set_num_threads(wanted)
+    return wanted
+
+
+@contextlib.contextmanager
+def threads(n):
+    """Run torch on `n` threads inside the block, then restore the count it had."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _candidates():
+    here = Path(__file__).resolve().parent
+    if os.environ.get("IGN_LESSONS_DATA"):
+        return [Path(os.environ["IGN_LESSONS_DATA"]).expanduser()]
+    cwd = Path.cwd()
+    # a source checkout, then the course folder seen from itself or from notebooks/ (an installed wheel)
+    return list(dict.fromkeys([here.parent / "data", cwd / "data", cwd.parent / "data"]))
+
+
+@functools.lru_cache(maxsize=1)
+def data_folder():
+    """The course's data/ folder: IGN_LESSONS_DATA if set, else the checkout's, else beside the notebooks."""
+    places = _candidates()
+    for place in places:
+        if (place / DIGITS_FILE).exists():
+            return place
+    raise CourseError("The course's data folder was not found; looked for " + DIGITS_FILE + " in "
+                      + ", ".join(str(p) for p in places) + ". Run from the course's folder (or its notebooks/), "
+                      "or set IGN_LESSONS_DATA to the data/ folder of a clone of the course.")
+
+
+def seed_everything(seed=0):
+    """Seed Python, NumPy and torch so that a notebook gives the same numbers run after run."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def environment():
+    """A dictionary describing this machine and the course's settings."""
+    import matplotlib
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "matplotlib": matplotlib.__version__,
+        "device": str(device()),
+        "cpu threads": torch.get_num_threads(),
+        "fast mode": FAST,
+        "data folder": str(data_folder()),
+    }
+
+
+def start(seed=0, threads=1, report=True):
+    """Seed everything, choose torch's threads (`use_threads`), apply the course's figure style
+    (course.mplstyle), print a one-line report; returns the device."""
+    import matplotlib.pyplot as plt
+    seed_everything(seed)
+    count = use_threads(threads)
+    plt.style.use(STYLE)
+    dev = device()
+    if report:
+        mode = "FAST mode (IGN_LESSONS_FAST=1): step counts are shrunk" if FAST else "full mode"
+        print(f"ign_lessons ready: torch {torch.__version__}, device {dev}, {count} thread(s), {mode}, seed {seed}")
+    return dev

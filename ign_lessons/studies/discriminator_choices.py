@@ -1,0 +1,62 @@
+"""Other discriminators inside one network (05_ign_is_a_gan): would another function of f(y) and y
+serve as the discriminator, in place of IGN's distance? Question 2 of Su Jianlin's post (kexue.fm 9969).
+
+One network f is trained with the one-loss GAN of losses.self_gan_loss, G = f and D(y) = h(f(y), y),
+for each candidate energy h in ENERGIES, with the settings of the merged-vs-split study, so that the
+L1 row is merged IGN.
+"""
+import torch
+import torch.nn.functional as F
+
+from .. import data, metrics, models, results, runtime, train
+from . import map_runs, recipe
+from .merged_vs_split import SETTINGS, log_row, settings_with, summarize
+
+ENERGIES = {
+    "L1 distance (IGN)": lambda fy, y: (fy - y).abs().mean(1),
+    "squared L2 distance": lambda fy, y: (fy - y).pow(2).mean(1),
+    "cosine distance": lambda fy, y: 1 - F.cosine_similarity(fy, y, dim=1, eps=1e-6),
+    "output norm |f(y)|": lambda fy, y: fy.abs().mean(1),
+    "signed difference": lambda fy, y: (fy - y).mean(1),
+}
+"""Candidate energies h(f(y), y), per sample, for the discriminator D(y) = h(f(y), y)."""
+
+
+def train_and_score(name, label, seed, settings, keep=0):
+    """One run: train f with energy `label` on a 2D set from `seed`; returns (row, samples)."""
+    s = settings
+    f, history = train.train_self_gan(data.toy2d(name, s["n_data"], seed=0), ENERGIES[label], steps=s["steps"],
+                                      weights=tuple(s["weights"]), seed=seed, batch=s["batch"], lr=s["lr"],
+                                      betas=tuple(s["betas"]), progress=False)
+    fake = models.sample(f, s["n_eval"], seed=s["eval_seed"])
+    finite = bool(torch.isfinite(fake).all())
+    score = metrics.score_2d(torch.nan_to_num(fake, 1e6, 1e6, -1e6), name)
+    row = {"data": name, "variant": label, "seed": int(seed), **{k: v for k, v in score.items() if k != "shares"},
+           "seconds_per_step": history.seconds / max(history.steps, 1),
+           "stopped": history.stopped or (None if finite else "non-finite samples")}
+    return row, results.encode_points(fake[:keep]) if keep else None
+
+
+def run(seeds=range(2), energies=tuple(ENERGIES), name="ring", settings=None, keep=0, workers=1, log=None):
+    """Train every energy over seeds; rows like merged_vs_split.run's (variant = energy name)."""
+    s = settings or SETTINGS
+    jobs = [(name, label, seed, s, keep) for seed in seeds for label in energies]
+    rows, kept = [], {}
+    for (_, label, seed, *_), (row, points) in zip(jobs, map_runs(train_and_score, jobs, workers)):
+        rows.append(row)
+        if keep:
+            kept[f"{name}/{label}/{seed}"] = points
+        if log:
+            log(row)
+    return {"rows": rows, "samples": kept}
+
+
+@recipe("discriminator-choices")
+def make_discriminator_choices(target=None, steps=SETTINGS["steps"], seeds=range(2), workers=2):
+    """Write data/results/discriminator-choices.json (or `target`): five energies h(f(y), y), 2 seeds."""
+    s = settings_with(steps=steps)
+    with runtime.threads(1):
+        out = run(seeds, tuple(ENERGIES), "ring", s, keep=300, workers=workers, log=log_row)
+    payload = {"rows": out["rows"], "summary": summarize(out["rows"]), "samples": out["samples"]}
+    return results.save(target or results.path("discriminator-choices"), payload,
+                        {**s, "seeds": list(seeds), "data": "ring", "threads": 1})
