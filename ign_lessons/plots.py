@@ -13,7 +13,8 @@ from .models import device_of
 
 MAX_WIDTH = 12  # inches: wider figures shrink on a projector until their labels cannot be read
 REAL_COLOUR, FAKE_COLOUR = "#00441b", "#762a83"  # green for data, purple for generated samples
-MODEL_COLOURS = {"GAN": "#1f77b4", "IGN": "#d95f02", "split IGN": "#7570b3", "EBGAN": "#1b9e77"}
+MODEL_COLOURS = {"GAN": "#1f77b4", "IGN": "#d95f02", "split IGN": "#7570b3", "split IGN, matched size": "#e7298a",
+                 "EBGAN": "#1b9e77"}
 
 
 def _ax(ax, size=(4, 4)):
@@ -77,7 +78,7 @@ def image_grid(images, ax=None, rows=None, title=None, labels=None):
         r, c = divmod(i, cols)
         canvas[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + c * (w + 1): 1 + c * (w + 1) + w] = \
             (images[i, 0].numpy() + 1) / 2
-    ax = _ax(ax, size=(cols * 0.5 + 1, rows * 0.5 + 0.5))
+    ax = _ax(ax, size=(min(MAX_WIDTH, cols * 0.5 + 1), rows * 0.5 + 0.5))
     ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.set(title=title)
     ax.axis("off")
@@ -101,7 +102,7 @@ def snapshots(images_by_step, title=None, width=None):
     """Rows of samples from the same fixed z at several training steps: {step: images (N, 1, H, W)}."""
     steps = list(images_by_step)
     n = len(next(iter(images_by_step.values())))
-    fig, axes = plt.subplots(len(steps), 1, figsize=(width or 0.55 * n + 1.2, 0.62 * len(steps) + 0.6),
+    fig, axes = plt.subplots(len(steps), 1, figsize=(width or min(MAX_WIDTH, 0.55 * n + 1.2), 0.62 * len(steps) + 0.6),
                              squeeze=False)
     for ax, step in zip(axes[:, 0], steps):
         image_grid(images_by_step[step], ax=ax, rows=1)
@@ -214,7 +215,8 @@ def training_strip(snapshots, real=None, axes=None, title=None, size=2.4):
     """A row of GAN views over training: {step: gan_snapshot(...)}, one panel per step."""
     steps = list(snapshots)
     if axes is None:
-        fig, axes = plt.subplots(1, len(steps), figsize=(size * len(steps), size + 0.4), squeeze=False)
+        fig, axes = plt.subplots(1, len(steps), figsize=(min(MAX_WIDTH, size * len(steps)), size + 0.4),
+                                 squeeze=False)
         axes = axes[0]
         if title:
             fig.suptitle(title)

@@ -78,3 +78,14 @@ def test_exercise_cells_carry_their_tags():
         untagged_stubs = [i for i, (c, text) in enumerate(zip(cells, code))
                           if c["cell_type"] == "code" and "NotImplementedError" in text and i not in exercises]
         assert not untagged_stubs, f"{path.name}: stubs {untagged_stubs} are not tagged 'exercise'"
+
+
+def test_figures_fit_a_projector():
+    """Every figure a notebook makes is at most plots.MAX_WIDTH inches wide, written as a plain number."""
+    from ign_lessons.plots import MAX_WIDTH
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text())["cells"]:
+            for width in re.findall(r"figsize=\(([^,]+),", "".join(cell["source"])):
+                message = f"{path.name}: figsize width {width!r}: write a number"
+                assert re.fullmatch(r"\d+(\.\d+)?", width.strip()), message
+                assert float(width) <= MAX_WIDTH, f"{path.name}: a figure {width} inches wide"
