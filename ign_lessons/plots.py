@@ -7,6 +7,7 @@ colour for real data, one for generated samples and one per model family (MODEL_
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.colors import ListedColormap
 
 from . import data, losses
 from .models import device_of
@@ -40,13 +41,20 @@ def points(samples, ax=None, title=None, limit=3.0, **style):
     return ax
 
 
+def _extent(limit, steps):
+    """imshow's extent for values on data.plane(limit, steps): each fills the square around its point."""
+    half = limit / (steps - 1)
+    return (-limit - half, limit + half, -limit - half, limit + half)
+
+
 @torch.no_grad()
 def heatmap(function, ax=None, limit=3.0, steps=100, title=None, cmap="viridis", colorbar=True, **style):
     """Colour the plane by a function of 2D points (a discriminator, an energy delta(x), ...)."""
     ax = _ax(ax)
-    grid, gx, gy = data.plane(limit, steps)
+    grid, _, _ = data.plane(limit, steps)
     values = function(grid.to(device_of(function))).reshape(steps, steps).cpu().numpy()
-    mesh = ax.pcolormesh(gx, gy, values, cmap=cmap, shading="auto", **style)
+    mesh = ax.imshow(values, cmap=cmap, origin="lower", extent=_extent(limit, steps), interpolation="nearest",
+                     **style)
     if colorbar:
         plt.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
     ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=title)
@@ -244,7 +252,7 @@ _SUPERSCRIPTS = str.maketrans("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u207
 
 
 @torch.no_grad()
-def trajectories(f, z, n=3, ax=None, real=None, limit=3.0, title=None):
+def trajectories(f, z, n=3, ax=None, real=None, limit=3.0, title=None, legend=True):
     """Paths z -> f(z) -> f(f(z)) -> ... for n applications of f: where re-applying f takes points.
 
     Grey lines join the successive positions of each point; each application has its own colour."""
@@ -263,25 +271,28 @@ def trajectories(f, z, n=3, ax=None, real=None, limit=3.0, title=None):
         ax.scatter(path[k, :, 0], path[k, :, 1], s=14 if k else 8, color=colours[k], label=names[k],
                    zorder=3 + k, edgecolors="none")
     ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=title)
-    ax.legend(loc="upper right", markerscale=1.5, framealpha=0.8)
+    if legend:
+        ax.legend(loc="upper right", markerscale=1.5, framealpha=0.8)
     _ticks(ax, limit)
     return ax
 
 
 @torch.no_grad()
-def fixed_points(f, ax=None, tol=0.05, distance="l1", real=None, limit=3.0, steps=200, title=None):
+def fixed_points(f, ax=None, tol=0.05, distance="l1", real=None, limit=3.0, steps=200, title=None, legend=True):
     """Shade the points f barely moves, delta(y) = d(f(y), y) < tol: the learnt set of fixed points."""
     ax = _ax(ax)
-    grid, gx, gy = data.plane(limit, steps)
+    grid, _, _ = data.plane(limit, steps)
     moved = losses.energy(f, grid.to(device_of(f)), distance).cpu()
-    fixed = (moved < tol).float().reshape(steps, steps).numpy()
+    fixed = (moved < tol).reshape(steps, steps).numpy()
     if real is not None:
         r = real.detach().cpu().numpy()
         ax.scatter(r[:, 0], r[:, 1], s=2, color="0.6", alpha=0.5, label="data")
     if fixed.any():
-        ax.contourf(gx, gy, fixed, levels=[0.5, 1.5], colors=["#e66101"], alpha=0.75)
+        ax.imshow(np.ma.masked_where(~fixed, fixed), cmap=ListedColormap(["#e66101"]), alpha=0.75,
+                  origin="lower", extent=_extent(limit, steps), interpolation="nearest")
         ax.plot([], [], "s", color="#e66101", label="fixed points")
-    ax.legend(loc="upper right")
+    if legend:
+        ax.legend(loc="upper right")
     ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal",
            title=title or f"fixed points: d(f(y), y) < {tol}")
     _ticks(ax, limit)

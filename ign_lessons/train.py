@@ -107,7 +107,10 @@ def run(step, steps, nets, desc="training", progress=True, callback=None, every=
     return history
 
 
-def _setup(samples, seed, dev):
+def prepare(samples, seed=0, dev=None):
+    """What every trainer does first: check the samples, seed torch, pick the device.
+
+    Returns (samples on the device, the torch.Generator that draws the batches, the device)."""
     samples = check_samples(samples)
     torch.manual_seed(seed)
     dev = dev or default_device()
@@ -125,6 +128,137 @@ def _r1_penalty(D, x):
     return grad.pow(2).flatten(1).sum(1).mean()
 
 
+# --- one update of each model: used by the trainers' loops below and by the lab (ign_lessons.lab) ---------
+# Each Step object holds its networks (`nets`), their optimiser(s) and its settings as attributes that may be
+# changed between calls (the lab moves the weights, the distance, the clamp; `set_lr` the learning rate).
+# Calling it takes one training update and returns {name: 0-d tensor} for the History.
+
+class _Step:
+    def set_lr(self, lr):
+        """Change the learning rate of every optimiser of this step (Adam keeps its moments)."""
+        for opt in self.optimizers:
+            for group in opt.param_groups:
+                group["lr"] = lr
+
+
+class GANStep(_Step):
+    """One alternating GAN update: `d_steps` discriminator updates (`d_update`), then one generator update
+    (`g_update`). Batches of real samples come from `samples` drawn with the torch.Generator `gen`."""
+
+    def __init__(self, G, D, samples, gen, loss="nonsaturating", batch=128, lr_g=2e-4, lr_d=2e-4,
+                 betas=(0.5, 0.999), d_steps=1, r1=0.0):
+        self.G, self.D, self.samples, self.gen = G, D, samples, gen
+        self.loss, self.batch, self.d_steps, self.r1 = loss, batch, d_steps, r1
+        self.opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
+        self.nets, self.optimizers = (G, D), (self.opt_g, self.opt_d)
+
+    def _fake(self):
+        return self.G(torch.randn((self.batch, *self.G.latent_shape), device=self.samples.device))
+
+    def d_update(self):
+        """One discriminator update; returns {"d_loss"} (and "r1" when the penalty is on)."""
+        x = _batch(self.samples, self.batch, self.gen)
+        fake = self._fake()
+        d_loss = (losses.energy_d_loss if self.loss == "energy" else losses.gan_d_loss)(self.D, x, fake)
+        penalty = _r1_penalty(self.D, x) if self.r1 else None
+        self.opt_d.zero_grad()
+        (d_loss + self.r1 / 2 * penalty if self.r1 else d_loss).backward()
+        self.opt_d.step()
+        values = {"d_loss": d_loss.detach()}
+        return {**values, "r1": penalty.detach()} if self.r1 else values
+
+    def g_update(self):
+        """One generator update against the current discriminator; returns {"g_loss"}."""
+        fake = self._fake()
+        judge = losses.frozen(self.D)  # the generator step computes no gradient for D's weights
+        g_loss = (losses.energy_g_loss(judge, fake) if self.loss == "energy"
+                  else losses.gan_g_loss(judge, fake, self.loss))
+        self.opt_g.zero_grad()
+        g_loss.backward()
+        self.opt_g.step()
+        return {"g_loss": g_loss.detach()}
+
+    def __call__(self, i=None):
+        for _ in range(self.d_steps):
+            d_values = self.d_update()
+        values = {"d_loss": d_values["d_loss"], **self.g_update()}
+        return {**values, "r1": d_values["r1"]} if self.r1 else values
+
+
+class IGNStep(_Step):
+    """One IGN update of the network f (losses.ign_loss), with z from f's source or from `noise(n)`."""
+
+    def __init__(self, f, samples, gen, weights, distance="l1", clamp=None, clamp_ref="paired", batch=128,
+                 lr=1e-3, betas=(0.5, 0.999), noise=None):
+        self.f, self.samples, self.gen, self.noise = f, samples, gen, noise
+        self.weights, self.distance, self.clamp, self.clamp_ref = IGNWeights(*weights), distance, clamp, clamp_ref
+        self.batch = batch
+        self.opt = torch.optim.Adam(f.parameters(), lr=lr, betas=betas)
+        self.nets, self.optimizers = (f,), (self.opt,)
+
+    def source(self, like):
+        """A batch of z shaped like `like`: from `noise` if given, else from f's source (N(0, I) without one)."""
+        if self.noise is not None:
+            return self.noise(len(like)).to(like.device)
+        return getattr(self.f, "to_source", lambda eps: eps)(torch.randn_like(like))
+
+    def __call__(self, i=None):
+        x = _batch(self.samples, self.batch, self.gen)
+        z = self.source(x)
+        loss, terms = losses.ign_loss(self.f, x, z, self.weights, self.distance, self.clamp, self.clamp_ref)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.detach(), **{k: v.detach() for k, v in terms.items()}}
+
+
+class SplitIGNStep(_Step):
+    """One update of IGN's three losses on two networks, generator G and autoencoder A (losses.split_ign_terms)."""
+
+    def __init__(self, G, A, samples, gen, weights, distance="l1", batch=128, lr=1e-3, betas=(0.5, 0.999)):
+        self.G, self.A, self.samples, self.gen = G, A, samples, gen
+        self.weights, self.distance, self.batch = IGNWeights(*weights), distance, batch
+        self.opt = torch.optim.Adam([*G.parameters(), *A.parameters()], lr=lr, betas=betas)
+        self.nets, self.optimizers = (G, A), (self.opt,)
+
+    def __call__(self, i=None):
+        x = _batch(self.samples, self.batch, self.gen)
+        z = getattr(self.G, "to_source", lambda eps: eps)(torch.randn_like(x))
+        rec, idem, tight = losses.split_ign_terms(self.G, self.A, x, z, self.distance)
+        wr, wi, wt = self.weights
+        loss = wr * rec + wi * idem + wt * tight
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.detach(), "rec": rec.detach(), "idem": idem.detach(), "tight": tight.detach()}
+
+
+class EBGANStep(_Step):
+    """One EBGAN update: the autoencoder discriminator A, then the generator G."""
+
+    def __init__(self, G, A, samples, gen, margin=1.0, distance="l1", batch=128, lr_g=2e-4, lr_d=2e-4,
+                 betas=(0.5, 0.999)):
+        self.G, self.A, self.samples, self.gen = G, A, samples, gen
+        self.margin, self.distance, self.batch = margin, distance, batch
+        self.opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(A.parameters(), lr=lr_d, betas=betas)
+        self.nets, self.optimizers = (G, A), (self.opt_g, self.opt_d)
+
+    def __call__(self, i=None):
+        x = _batch(self.samples, self.batch, self.gen)
+        fake = self.G(torch.randn((self.batch, *self.G.latent_shape), device=self.samples.device))
+        d_loss = losses.ebgan_d_loss(self.A, x, fake, self.margin, self.distance)
+        self.opt_d.zero_grad()
+        d_loss.backward()
+        self.opt_d.step()
+        g_loss = losses.ebgan_g_loss(losses.frozen(self.A), fake, self.distance)  # no gradient for A's weights
+        self.opt_g.zero_grad()
+        g_loss.backward()
+        self.opt_g.step()
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+
+
 def train_gan(samples, steps=2000, seed=0, loss="nonsaturating", batch=128, lr_g=2e-4, lr_d=2e-4,
               betas=(0.5, 0.999), d_steps=1, G=None, D=None, progress=True, callback=None,
               every=100, device=None, r1=0.0):
@@ -137,33 +271,12 @@ def train_gan(samples, steps=2000, seed=0, loss="nonsaturating", batch=128, lr_g
         raise TrainingError(f"loss must be 'nonsaturating', 'minimax' or 'energy', got {loss!r}.")
     if not r1 >= 0:
         raise TrainingError(f"r1 must be a penalty weight >= 0 (0 turns it off), got {r1!r}.")
-    samples, gen, dev = _setup(samples, seed, device)
+    samples, gen, dev = prepare(samples, seed, device)
     if G is None or D is None:
         G0, D0 = default_models(samples, ("generator", "discriminator"))
         G, D = G or G0, D or D0
-    G, D = G.to(dev), D.to(dev)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
-
-    def step(i):
-        for _ in range(d_steps):
-            x = _batch(samples, batch, gen)
-            fake = G(torch.randn((batch, *G.latent_shape), device=dev))
-            d_loss = (losses.energy_d_loss if loss == "energy" else losses.gan_d_loss)(D, x, fake)
-            penalty = _r1_penalty(D, x) if r1 else None
-            opt_d.zero_grad()
-            (d_loss + r1 / 2 * penalty if r1 else d_loss).backward()
-            opt_d.step()
-        fake = G(torch.randn((batch, *G.latent_shape), device=dev))
-        judge = losses.frozen(D)  # the generator step computes no gradient for D's weights
-        g_loss = losses.energy_g_loss(judge, fake) if loss == "energy" else losses.gan_g_loss(judge, fake, loss)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
-        values = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
-        return {**values, "r1": penalty.detach()} if r1 else values
-
-    history = run(step, steps, (G, D), f"GAN ({loss})", progress, callback, every)
+    step = GANStep(G.to(dev), D.to(dev), samples, gen, loss, batch, lr_g, lr_d, betas, d_steps, r1)
+    history = run(step, steps, step.nets, f"GAN ({loss})", progress, callback, every)
     return G, D, history
 
 
@@ -203,26 +316,14 @@ def train_ign(samples, steps=None, seed=0, weights=None, distance="l1", clamp=No
     noise: None draws z from f's source (N(0, I) for a network without one), or a function
     n -> tensor of z's. Returns (f, history); the history has "loss", "rec", "idem", "tight" per
     step and `history.settings`, the settings used."""
-    samples, gen, dev = _setup(samples, seed, device)
+    samples, gen, dev = prepare(samples, seed, device)
     settings = _ign_settings(samples, steps=steps, weights=weights, batch=batch, lr=lr)
     steps, weights, batch, lr = (settings[k] for k in ("steps", "weights", "batch", "lr"))
     if f is None:
         options = {"source": data.gaussian_source(samples)} if samples.dim() == 2 else {}
         f = default_models(samples, ("ign",), **options)[0]
-    f = f.to(dev)
-    to_source = getattr(f, "to_source", lambda eps: eps)
-    opt = torch.optim.Adam(f.parameters(), lr=lr, betas=betas)
-
-    def step(i):
-        x = _batch(samples, batch, gen)
-        z = noise(batch).to(dev) if noise is not None else to_source(torch.randn_like(x))
-        loss, terms = losses.ign_loss(f, x, z, weights, distance, clamp, clamp_ref)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return {"loss": loss.detach(), **{k: v.detach() for k, v in terms.items()}}
-
-    history = run(step, steps, (f,), "IGN", progress, callback, every)
+    step = IGNStep(f.to(dev), samples, gen, weights, distance, clamp, clamp_ref, batch, lr, betas, noise)
+    history = run(step, steps, step.nets, "IGN", progress, callback, every)
     history.settings = {**settings, "weights": tuple(weights), "distance": distance, "clamp": clamp,
                         "clamp_ref": clamp_ref, "betas": betas, "source": getattr(f, "source", None)}
     return f, history
@@ -234,24 +335,13 @@ def train_split_ign(samples, steps=None, seed=0, weights=None, distance="l1", ba
 
     steps, weights, batch, lr: None takes IGN's default for the data's shape (IGN_DEFAULTS).
     z is drawn from G's source, as train_ign draws it from f's. Returns (G, A, history)."""
-    samples, gen, dev = _setup(samples, seed, device)
+    samples, gen, dev = prepare(samples, seed, device)
     settings = _ign_settings(samples, steps=steps, weights=weights, batch=batch, lr=lr)
     steps, (wr, wi, wt), batch, lr = (settings[k] for k in ("steps", "weights", "batch", "lr"))
     G = (G or default_models(samples, ("ign",))[0]).to(dev)
     A = (A or default_models(samples, ("ign",))[0]).to(dev)
-    to_source = getattr(G, "to_source", lambda eps: eps)
-    opt = torch.optim.Adam([*G.parameters(), *A.parameters()], lr=lr, betas=betas)
-
-    def step(i):
-        x = _batch(samples, batch, gen)
-        rec, idem, tight = losses.split_ign_terms(G, A, x, to_source(torch.randn_like(x)), distance)
-        loss = wr * rec + wi * idem + wt * tight
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return {"loss": loss.detach(), "rec": rec.detach(), "idem": idem.detach(), "tight": tight.detach()}
-
-    history = run(step, steps, (G, A), "split IGN", progress, callback, every)
+    step = SplitIGNStep(G, A, samples, gen, (wr, wi, wt), distance, batch, lr, betas)
+    history = run(step, steps, step.nets, "split IGN", progress, callback, every)
     return G, A, history
 
 
@@ -260,7 +350,7 @@ def train_self_gan(samples, energy, steps, weights, seed=0, batch=128, lr=1e-3, 
     """One network f trained as a GAN with D(y) = energy(f(y), y) (losses.self_gan_loss), z ~ N(0, I).
 
     With the L1 distance as the energy this is IGN. Returns (f, history)."""
-    samples, gen, dev = _setup(samples, seed, device)
+    samples, gen, dev = prepare(samples, seed, device)
     f = (f or default_models(samples, ("ign",))[0]).to(dev)
     opt = torch.optim.Adam(f.parameters(), lr=lr, betas=betas)
 
@@ -281,26 +371,11 @@ def train_ebgan(samples, steps=2000, seed=0, margin=1.0, distance="l1", batch=12
     """EBGAN: generator G against an autoencoder discriminator A scored by delta = d(A(y), y).
 
     Returns (G, A, history)."""
-    samples, gen, dev = _setup(samples, seed, device)
+    samples, gen, dev = prepare(samples, seed, device)
     G = (G or default_models(samples, ("generator",))[0]).to(dev)
     A = (A or default_models(samples, ("ign",))[0]).to(dev)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
-    opt_d = torch.optim.Adam(A.parameters(), lr=lr_d, betas=betas)
-
-    def step(i):
-        x = _batch(samples, batch, gen)
-        fake = G(torch.randn((batch, *G.latent_shape), device=dev))
-        d_loss = losses.ebgan_d_loss(A, x, fake, margin, distance)
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = losses.ebgan_g_loss(losses.frozen(A), fake, distance)  # no gradient for A's weights
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
-
-    history = run(step, steps, (G, A), "EBGAN", progress, callback, every)
+    step = EBGANStep(G, A, samples, gen, margin, distance, batch, lr_g, lr_d, betas)
+    history = run(step, steps, step.nets, "EBGAN", progress, callback, every)
     return G, A, history
 
 
