@@ -7,11 +7,15 @@
     python3 course.py setup      only set up (virtual environment, package, Jupyter kernel)
     python3 course.py retrain    regenerate the shipped checkpoints and study results in data/
     python3 course.py benchmark  time the training steps of every model, as ratios in one run
+    python3 course.py handout OUT_DIR        student copies of the notebooks, without solutions
+    python3 course.py grade NOTEBOOK...      run students' notebooks; report, CSV and feedback per exercise
+    python3 course.py nbgrader OUT_DIR       the course as an nbgrader source folder
 
 Options: `lab --no-browser` for headless machines; `html --fast` for a quick render;
 `test -- <pytest args>` passes arguments on to pytest.
 """
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -68,10 +72,31 @@ def setup():
     STAMP.write_text(wanted)
 
 
-def lab(args):
+# JupyterLab as the course wants it: no news or update pop-ups (the course runs offline), and none of
+# nbgrader's panels (it is installed for teachers' exports; learners do not need its menus).
+LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"checkForUpdates": False, "fetchNews": "false"}}
+LAB_PAGE_CONFIG = {"disabledExtensions": {"@jupyter/nbgrader": True}}
+NBGRADER_SERVER = ("formgrader", "assignment_list", "course_list", "validate_assignment")
+
+
+def lab_command(args):
+    """The command that opens the course: JupyterLab on notebooks/, at 00_welcome, with the course's
+    kernel as the only choice and no pop-ups."""
+    settings = VENV / "share" / "jupyter" / "lab" / "settings"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "overrides.json").write_text(json.dumps(LAB_SETTINGS, indent=2) + "\n")
+    (settings / "page_config.json").write_text(json.dumps(LAB_PAGE_CONFIG, indent=2) + "\n")
+    quiet = [f"--ServerApp.jpserver_extensions=nbgrader.server_extensions.{name}=False" for name in NBGRADER_SERVER]
     extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    os.execv(str(PY), [str(PY), "-m", "jupyter", "lab", f"--notebook-dir={ROOT / 'notebooks'}",
-                       *extra, *args])
+    return [str(PY), "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
+            f"--KernelSpecManager.allowed_kernelspecs={KERNEL}", f"--MappingKernelManager.default_kernel_name={KERNEL}",
+            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.default_url=/lab/tree/00_welcome.ipynb", *quiet, *extra, *args]
+
+
+def lab(args):
+    command = lab_command(args)
+    os.execv(command[0], command)
 
 
 def test(args):
@@ -99,7 +124,7 @@ def main(argv):
     if args[:1] == ["--"]:
         args = args[1:]
     if command in ("-h", "--help", "help") or command not in (
-            "setup", "lab", "test", "html", "retrain", "benchmark"):
+            "setup", "lab", "test", "html", "retrain", "benchmark", "handout", "grade", "nbgrader"):
         print(__doc__)
         return 0 if command in ("-h", "--help", "help") else 2
     setup()
@@ -109,7 +134,7 @@ def main(argv):
         test(args)
     elif command == "html":
         html(args)
-    elif command in ("retrain", "benchmark"):
+    elif command in ("retrain", "benchmark", "handout", "grade", "nbgrader"):
         run(PY, "-m", "ign_lessons", command, *args)
     return 0
 

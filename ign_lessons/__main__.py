@@ -1,10 +1,23 @@
-"""Command line: `python -m ign_lessons retrain [name ...]` and `python -m ign_lessons benchmark`."""
+"""Command line: `python -m ign_lessons retrain|benchmark|handout|grade|nbgrader ...` (see --help)."""
 import argparse
 import difflib
 import sys
 import time
+from pathlib import Path
 
 from . import studies
+
+
+def lab_benchmark():
+    """The lab's responsiveness on this machine (one torch thread, as in the notebook)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from . import lab, runtime
+    runtime.start(report=False)
+    print("idempotence lab (08), kernel side: one Step with its full redraw, and Play's redraws per second")
+    for kind, row in lab.benchmark().items():
+        print(f"  {kind:9s}  Step + redraw {row['step_seconds']:.3f} s (budget 0.5 s)   Play "
+              f"{row['frames_per_second']:.1f} redraws/s (at least 5), {row['steps_per_second']} steps/s")
 
 
 def main(argv=None):
@@ -13,11 +26,27 @@ def main(argv=None):
     retrain = sub.add_parser("retrain", help="regenerate shipped checkpoints and study results in data/")
     retrain.add_argument("names", nargs="*", help="recipes to run (default: all)")
     retrain.add_argument("--list", action="store_true", help="list the recipes and stop")
-    sub.add_parser("benchmark", help="time a training step of each model, as ratios in one run")
+    bench = sub.add_parser("benchmark", help="time a training step of each model, as ratios in one run")
+    bench.add_argument("--lab", action="store_true",
+                       help="only the idempotence lab: one Step with its redraw, and Play's redraws per second")
+    handout = sub.add_parser("handout", help="write student copies of the notebooks, without their solutions")
+    handout.add_argument("out_dir", help="folder for the copies")
+    grade = sub.add_parser("grade", help="run student notebooks and report each exercise's verdict")
+    grade.add_argument("notebooks", nargs="+", help="the students' notebooks")
+    grade.add_argument("--out", default="build/grades", help="folder for grades.csv and the feedback files")
+    nbgrader = sub.add_parser("nbgrader", help="write the course as an nbgrader source folder")
+    nbgrader.add_argument("out_dir", help="the nbgrader course folder (source/ign-lessons/ is made in it)")
     args = parser.parse_args(argv)
+    if args.command in ("handout", "grade", "nbgrader"):
+        try:
+            return classroom(args)
+        except (FileNotFoundError, ValueError) as error:
+            parser.exit(2, f"python -m ign_lessons {args.command}: {error}\n")
     if args.command == "benchmark":
-        from .studies import benchmark
-        benchmark.main()
+        if not args.lab:
+            from .studies import benchmark
+            benchmark.main()
+        lab_benchmark()
         return 0
     recipes = studies.discover()
     if args.list:
@@ -34,6 +63,27 @@ def main(argv=None):
         recipes[name]()
         print(f"== {name}: {time.perf_counter() - start:.0f} s", flush=True)
     return 0
+
+
+def classroom(args):
+    """The teacher's commands: hand-outs, grading, the nbgrader export."""
+    from .exercises import classroom as room
+    if args.command == "handout":
+        for path in room.write_handouts(args.out_dir):
+            print(f"wrote {path}")
+        return 0
+    if args.command == "nbgrader":
+        for path in room.write_nbgrader(args.out_dir):
+            print(f"wrote {path}")
+        print(f"then, in {args.out_dir}: nbgrader generate_assignment ign-lessons")
+        return 0
+    table = room.grade(args.notebooks, args.out)
+    everything = True
+    for path, results in table.items():
+        print(room.feedback(path, results), end="")
+        everything &= all(status == "passed" for status, _ in results.values())
+    print(f"grades: {Path(args.out) / 'grades.csv'}; feedback files beside it")
+    return 0 if everything else 1
 
 
 if __name__ == "__main__":

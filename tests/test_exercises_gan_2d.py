@@ -18,7 +18,7 @@ def test_nonsaturating_loss_checker():
     }
     for answer in wrong.values():
         with pytest.raises(Wrong):
-            checks.check_nonsaturating_loss(answer)
+            checks.check_nonsaturating_loss.strict(answer)
     assert not checks.check_nonsaturating_loss(lambda t: (_ for _ in ()).throw(NotImplementedError))
 
 
@@ -32,13 +32,13 @@ def _push(D, fake, sign=-1.0, reduce="sum", loss=lambda t: F.softplus(-t)):
 def test_push_on_fakes_checker():
     assert checks.check_push_on_fakes(_push)
     with pytest.raises(Wrong, match="wrong way"):
-        checks.check_push_on_fakes(lambda D, fake: _push(D, fake, sign=1.0))
+        checks.check_push_on_fakes.strict(lambda D, fake: _push(D, fake, sign=1.0))
     with pytest.raises(Wrong, match="too short"):
-        checks.check_push_on_fakes(lambda D, fake: _push(D, fake, reduce="mean"))
+        checks.check_push_on_fakes.strict(lambda D, fake: _push(D, fake, reduce="mean"))
     with pytest.raises(Wrong, match="minimax"):
-        checks.check_push_on_fakes(lambda D, fake: _push(D, fake, loss=lambda t: -F.softplus(t)))
+        checks.check_push_on_fakes.strict(lambda D, fake: _push(D, fake, loss=lambda t: -F.softplus(t)))
     with pytest.raises(Wrong, match="shape"):
-        checks.check_push_on_fakes(lambda D, fake: _push(D, fake)[:, 0])
+        checks.check_push_on_fakes.strict(lambda D, fake: _push(D, fake)[:, 0])
 
 
 def _covered(samples, modes, radius=0.15, min_share=0.01, use_radius=True, of_all=True, use_share=True):
@@ -52,8 +52,8 @@ def _covered(samples, modes, radius=0.15, min_share=0.01, use_radius=True, of_al
 def test_modes_covered_checker():
     assert checks.check_modes_covered(_covered)
     with pytest.raises(Wrong, match="handful"):
-        checks.check_modes_covered(lambda *a: _covered(*a, use_share=False))
+        checks.check_modes_covered.strict(lambda *a: _covered(*a, use_share=False))
     with pytest.raises(Wrong, match="far from every mode"):
-        checks.check_modes_covered(lambda *a: _covered(*a, use_radius=False))
+        checks.check_modes_covered.strict(lambda *a: _covered(*a, use_radius=False))
     with pytest.raises(Wrong, match="ALL samples"):
-        checks.check_modes_covered(lambda *a: _covered(*a, of_all=False))
+        checks.check_modes_covered.strict(lambda *a: _covered(*a, of_all=False))

@@ -30,7 +30,8 @@ def check_nonsaturating_loss(answer):
             raise Wrong("wrong sign: the generator *minimises* -log sigmoid(t)")
         if math.isclose(value, float(want) * len(logits), rel_tol=1e-3):
             raise Wrong("take the mean over the batch, not the sum")
-        raise Wrong(f"got {value:.4f} for logits {plain.tolist()}, expected {float(want):.4f}")
+        raise Wrong(f"your loss is {value:.4f} for the logits {plain.tolist()}, which is not the mean of "
+                    "-log sigmoid(t) over them")
     if not got.requires_grad:
         raise Wrong("the result carries no gradient: keep it a tensor computed from `logits` (no .item(), "
                     "no .detach(), no numpy) so that the generator can be trained with it")
@@ -109,6 +110,6 @@ def check_modes_covered(answer):
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = got.item()
         if not isinstance(got, (int, float)) or got != want:
-            raise Wrong(f"for {name} you count {got!r} covered modes, the answer is {want}. "
+            raise Wrong(f"for {name} you count {got!r} covered modes, which is not right. "
                         + (hint or "count, for each mode, the samples within `radius` whose nearest mode "
                                    "it is, and compare their share with min_share"))

@@ -65,7 +65,7 @@ def check_ign_terms(answer):
         want = losses.ign_terms(f, x, z)
         for name, g, w in zip(TERMS, got, want):
             if not torch.allclose(g.detach(), w.detach(), atol=1e-9):
-                raise Wrong(f"the value of {name} is {g.item():.6f}, expected {w.item():.6f}; {hints[name]}")
+                raise Wrong(f"the value of {name} is not right; {hints[name]}")
         for name, g, w in zip(TERMS, got, want):
             grad_got, grad_want = param_grads(g, f), param_grads(w, f)
             if not _close(grad_got, grad_want):

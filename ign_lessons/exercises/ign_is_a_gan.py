@@ -44,7 +44,7 @@ def check_mlp_parameters(answer):
             hint = ("count the biases too: a Linear(a, b) layer has a*b + b parameters"
                     if got == want - (hidden * depth + 2) else
                     "the net is Linear(2, h), then depth-1 layers Linear(h, h), then Linear(h, 2)")
-            raise Wrong(f"hidden={hidden}, depth={depth}: you say {got}, the network has {want}; {hint}")
+            raise Wrong(f"hidden={hidden}, depth={depth}: you say {got}, not the network's count; {hint}")
 
 
 @checker

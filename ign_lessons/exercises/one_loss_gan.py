@@ -81,7 +81,7 @@ def check_routes(answer):
         if not isinstance(mine, (set, frozenset)) or not mine <= {"G", "D"}:
             raise Wrong(f"for {term!r} give a set of network names, like {{'D'}} or {{'G', 'D'}}; got {mine!r}")
         if mine != want:
-            raise Wrong(f"{term!r} sends gradient to {sorted(want)}, not {sorted(mine)}. Compute it with "
+            raise Wrong(f"{term!r} does not send gradient to exactly {sorted(mine)}. Compute it with "
                         "torch.autograd.grad(term, list(net.parameters()), allow_unused=True, "
                         "retain_graph=True) and see which gradients are nonzero")
 
