@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from .runtime import CourseError
+
 DISTANCES = ("l1", "l2", "l2sq")
 
 
@@ -142,6 +144,14 @@ def tight_clamp(tight, rec, scale=1.5):
     return torch.tanh(tight / bound) * bound
 
 
+def check_source(x, z):
+    """IGN's source has the shape of the data: refuse a z whose samples are shaped otherwise
+    (a (B, 1) z would broadcast silently against (B, 2) points)."""
+    if tuple(z.shape[1:]) != tuple(x.shape[1:]):
+        raise CourseError(f"z must have the shape of the data, (N, {', '.join(map(str, x.shape[1:]))}), "
+                          f"got {tuple(z.shape)}; IGN's source lives in the data's space.")
+
+
 def ign_terms(f, x, z, distance="l1", clamp=None, clamp_ref="paired"):
     """IGN's three terms as batch means, each routed as in the paper:
 
@@ -154,6 +164,7 @@ def ign_terms(f, x, z, distance="l1", clamp=None, clamp_ref="paired"):
     bounds sample i: "paired" uses d(f(x_i), x_i) of the i-th real sample of the batch (x and z
     batches of equal size), "batch" the batch mean of rec.
     """
+    check_source(x, z)
     d = lambda a, b: per_sample_distance(a, b, distance)
     fx, fz = f(x), f(z)
     rec = d(fx, x)                              # through f
@@ -197,6 +208,7 @@ def self_gan_loss(f, x, z, energy, weights):
     lambda_rec D(x) + lambda_idem D(f(z)) - (lambda_idem + lambda_tight) D(sg f(z)).
     With a distance as the energy this is IGN (ign_loss_stopgrad); other energies ask whether
     another function of f(y) and y could serve as the discriminator."""
+    check_source(x, z)
     wr, wi, wt = weights
     D = lambda y: energy(f(y), y)
     fz = f(z)
@@ -248,6 +260,7 @@ def split_ign_terms(G, A, x, z, distance="l1"):
     """IGN's three losses with the network split in two: generator G and autoencoder A (EBGAN-like).
 
     rec = d(A(x), x) and tight = -d(A(sg G(z)), sg G(z)) train A; idem = d(A'(G(z)), G(z)) trains G."""
+    check_source(x, z)
     d = lambda a, b: per_sample_distance(a, b, distance)
     fake = G(z)
     rec = d(A(x), x)

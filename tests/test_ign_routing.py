@@ -1,8 +1,8 @@
 """IGN's gradient routing, term by term, for the correct loss, the public bugs, the clamp and the trainer.
 
-Complements test_ign_gradients.py. Every expected gradient is built here by hand, with
-torch.autograd.grad, a manual chain rule through f(z), and explicit deep copies of the network;
-the package's own helpers (losses.frozen, ...) are never used to build an expectation.
+Every expected gradient is built here by hand, with torch.autograd.grad, a manual chain rule
+through f(z), and explicit deep copies of the network; the package's own helpers (losses.frozen,
+...) are never used to build an expectation, so a regression in losses.py cannot hide behind itself.
 """
 import copy
 
@@ -79,6 +79,17 @@ def hand_built(f, x, z, kind, routing="right"):
     return rec, idem, tight
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("kind", DISTANCES)
+def test_each_term_is_routed_as_in_the_paper(seed, kind):
+    for f, x, z in small_nets(seed):
+        want = hand_built(f, x, z, kind)
+        got = [grads(f, term) for term in losses.ign_terms(f, x, z, distance=kind)]
+        for name, g, w in zip(("rec", "idem", "tight"), got, want):
+            assert same(g, w), f"{name} gradient misrouted ({kind})"
+            assert w.abs().max() > 1e-6, f"{name}: a zero expectation would make the check empty"
+
+
 @pytest.mark.parametrize("kind", DISTANCES)
 @pytest.mark.parametrize("bug", losses.IGN_BUGS)
 def test_each_bug_demo_misroutes_exactly_the_terms_the_notes_name(bug, kind):
@@ -130,6 +141,15 @@ def test_frozen_application_shares_the_weights_and_follows_updates():
             p.add_(0.1)
     assert not torch.allclose(apply(z), before), "a frozen application must not hold a stale copy"
     assert torch.allclose(apply(z), f(z))
+
+
+def test_a_frozen_network_passes_gradient_to_its_input_but_not_its_weights():
+    f, _, z = small_nets(0)[0]
+    u = z.clone().requires_grad_(True)
+    losses.frozen(f)(u).pow(2).sum().backward()
+    assert u.grad is not None and u.grad.abs().max() > 0
+    assert all(p.grad is None for p in f.parameters())
+    assert all(not p.requires_grad for p in losses.frozen_copy(f).parameters())
 
 
 def test_idem_leaves_no_gradient_from_the_outer_application():

@@ -1,0 +1,167 @@
+"""Properties of the core that must hold for any input (hypothesis), and tests that fail for the
+mutations a review found no test catching: a minimax generator loss where the non-saturating one
+belongs, trainers that ignore the source or never step the generator, a z of the wrong shape or
+size, and a mode threshold ten times too small."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ign_lessons import data, losses, metrics, models, runtime, train
+from ign_lessons.losses import IGNWeights
+
+FAST = settings(max_examples=25, deadline=None, database=None)
+FLOOR = 2e-6  # the "l2" distance is sqrt(mean square + 1e-12): 1e-6 at an exact zero, so its gradient is finite
+
+
+def _net(seed=0, hidden=8):
+    torch.manual_seed(seed)
+    return models.build("mlp-ign", hidden=hidden, depth=2).double()
+
+
+class Identity(torch.nn.Module):
+    """A network for which every point is a fixed point: f(y) = y."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones((), dtype=torch.float64))
+
+    def forward(self, y):
+        return self.scale * y
+
+
+points = st.integers(2, 16).flatmap(lambda n: st.lists(st.floats(-3, 3), min_size=2 * n, max_size=2 * n)
+                                    .map(lambda v: torch.tensor(v, dtype=torch.float64).reshape(-1, 2)))
+
+
+# --- losses: shapes, signs, zeros, invariances, the clamp's bound ----------------------------------
+
+@FAST
+@given(x=points, seed=st.integers(0, 5), kind=st.sampled_from(losses.DISTANCES))
+def test_ign_terms_are_scalars_with_the_right_signs(x, seed, kind):
+    f = _net(seed)
+    z = torch.randn(len(x), 2, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    rec, idem, tight = losses.ign_terms(f, x, z, distance=kind)
+    assert rec.dim() == idem.dim() == tight.dim() == 0
+    assert rec >= 0 and idem >= 0 and tight <= 0
+    assert torch.isclose(idem.detach(), -tight.detach()), "idem and -tight have the same value; only routing differs"
+
+
+@FAST
+@given(x=points, kind=st.sampled_from(losses.DISTANCES))
+def test_every_ign_term_vanishes_at_a_true_fixed_point(x, kind):
+    f = Identity()
+    z = x.flip(0) + 0.5
+    rec, idem, tight = losses.ign_terms(f, x, z, distance=kind)
+    assert rec.abs() < FLOOR and idem.abs() < FLOOR and tight.abs() < FLOOR
+    loss = losses.ign_loss_stopgrad(f, x, z, IGNWeights(20, 20, 2.5), kind)
+    assert loss.abs() < 50 * FLOOR
+
+
+@FAST
+@given(x=points, seed=st.integers(0, 5))
+def test_ign_loss_is_invariant_to_permuting_the_batch(x, seed):
+    f = _net(seed)
+    z = torch.randn(len(x), 2, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + 1))
+    w = IGNWeights(20, 20, 2.5)
+    a, b = losses.ign_loss(f, x, z, w)[0], losses.ign_loss(f, x[order], z[order], w)[0]
+    assert torch.isclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@FAST
+@given(tight=st.lists(st.floats(-1e3, 0), min_size=1, max_size=20), rec=st.floats(1e-4, 10), a=st.floats(0.1, 5))
+def test_the_clamp_never_exceeds_a_times_rec_and_never_changes_sign(tight, rec, a):
+    t = torch.tensor(tight, dtype=torch.float64)
+    r = torch.full_like(t, rec)
+    out = losses.tight_clamp(t, r, a)
+    assert (out.abs() <= a * r * (1 + 1e-12)).all() and (out <= 0).all()
+    assert (out.abs() <= t.abs() + 1e-12).all(), "the clamp only ever shrinks the tightness"
+
+
+@FAST
+@given(logits=st.lists(st.floats(-50, 50), min_size=1, max_size=30))
+def test_gan_losses_are_the_cross_entropy_forms(logits):
+    t = torch.tensor(logits, dtype=torch.float64)
+    D = lambda y: y
+    assert torch.allclose(losses.gan_g_loss(D, t), F.softplus(-t).mean())            # non-saturating by default
+    assert torch.allclose(losses.gan_g_loss(D, t, "minimax"), -F.softplus(t).mean())
+    assert torch.allclose(losses.gan_d_loss(D, t, t), (F.softplus(-t) + F.softplus(t)).mean())
+
+
+def test_the_default_generator_loss_still_pushes_when_d_wins():
+    """The reason for the non-saturating loss: with D sure the fakes are fake, its gradient stays large."""
+    fake = torch.full((8,), -10.0, requires_grad=True)
+    grad, = torch.autograd.grad(losses.gan_g_loss(lambda y: y, fake), fake)
+    assert grad.abs().mean() > 0.1 / 8
+    G, D = models.build("mlp-generator", hidden=8), models.build("mlp-discriminator", hidden=8)
+    x = data.toy2d("ring", 64)
+    torch.manual_seed(0)
+    G1, _, history = train.train_gan(x, steps=1, batch=32, G=G, D=D, progress=False)
+    assert history["g_loss"][0] > math.log(2) * 0.5, "train_gan's generator loss is the non-saturating one"
+
+
+def test_a_z_of_another_shape_is_refused_not_broadcast():
+    f, x = _net(), torch.randn(8, 2, dtype=torch.float64)
+    for z in (torch.randn(8, 1, dtype=torch.float64), torch.randn(8, 3, dtype=torch.float64)):
+        with pytest.raises(runtime.CourseError, match="shape of the data"):
+            losses.ign_terms(f, x, z)
+        with pytest.raises(runtime.CourseError, match="shape of the data"):
+            losses.split_ign_terms(f, _net(1), x, z)
+    with pytest.raises(runtime.CourseError, match="shape of the data"):
+        train.train_ign(data.toy2d("ring", 64), steps=1, noise=lambda n: torch.randn(n, 1), progress=False)
+
+
+# --- trainers: the source, the batch, both players step ----------------------------------------------
+
+def _inputs_seen(net):
+    seen = []
+    net.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].detach().clone()))
+    return seen
+
+
+def test_train_ign_draws_z_from_the_networks_source_at_full_batch():
+    points = data.toy2d("ring", 256) + 10
+    f = models.build("mlp-ign", source={"mean": [10.0, 10.0], "std": [1.0, 1.0]})
+    seen = _inputs_seen(f)
+    train.train_ign(points, steps=2, batch=32, f=f, progress=False)
+    assert len(seen) == 2 * 4 and all(len(y) == 32 for y in seen), "4 passes of f per step, each a whole batch"
+    z = seen[1::4]  # each step applies f to x, z, f(z) (frozen) and sg f(z)
+    assert all(abs(float(y.mean()) - 10) < 1 for y in z), "z comes from the network's source, not N(0, I)"
+
+
+def test_train_split_ign_steps_both_networks_and_draws_a_full_batch_of_z():
+    points = data.toy2d("ring", 256)
+    torch.manual_seed(0)
+    G, A = models.build("mlp-ign", hidden=8), models.build("mlp-ign", hidden=8)
+    before = [torch.cat([p.detach().flatten().clone() for p in n.parameters()]) for n in (G, A)]
+    seen = _inputs_seen(G)
+    train.train_split_ign(points, steps=3, batch=16, G=G, A=A, progress=False)
+    after = [torch.cat([p.detach().flatten() for p in n.parameters()]) for n in (G, A)]
+    assert not torch.equal(before[0], after[0]), "the generator G never moved"
+    assert not torch.equal(before[1], after[1]), "the autoencoder A never moved"
+    assert [len(z) for z in seen] == [16, 16, 16]
+
+
+# --- metrics ---------------------------------------------------------------------------------------
+
+def test_a_mode_needs_one_percent_of_the_samples_to_count_as_covered():
+    modes = data.toy2d_modes("ring")
+    main = modes[0] + 0.01 * torch.randn(995, 2, generator=torch.Generator().manual_seed(0))
+    few = modes[1] + 0.01 * torch.randn(5, 2, generator=torch.Generator().manual_seed(1))  # 0.5% of the samples
+    assert metrics.mode_coverage(torch.cat([main, few]), "ring")["modes"] == 1
+    some = modes[1] + 0.01 * torch.randn(12, 2, generator=torch.Generator().manual_seed(1))  # 1.2%
+    assert metrics.mode_coverage(torch.cat([main, some]), "ring")["modes"] == 2
+
+
+@FAST
+@given(n=st.integers(20, 300), seed=st.integers(0, 10))
+def test_mode_coverage_is_invariant_to_order_and_bounded(n, seed):
+    x = data.toy2d("ring", n, seed=seed) * 1.1
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    a, b = metrics.mode_coverage(x, "ring"), metrics.mode_coverage(x[order], "ring")
+    assert a == b
+    assert 0 <= a["modes"] <= 8 and 0 <= a["near"] <= 1 and sum(a["shares"]) <= 1 + 1e-6
