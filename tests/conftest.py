@@ -30,6 +30,20 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+def wait_for_server(server, url, token, log, seconds=90):
+    """Wait until a Jupyter server answers on url; fail with the end of its log if it dies or never does."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            return
+        except OSError:
+            if server.poll() is not None or time.time() > deadline:
+                server.kill()
+                pytest.fail("JupyterLab did not start:\n" + Path(log).read_text()[-3000:])
+            time.sleep(0.3)
+
+
 @pytest.fixture(scope="session")
 def jupyter_server(tmp_path_factory):
     """A JupyterLab server on a free localhost port with a random token, serving notebooks/.
@@ -57,16 +71,7 @@ def jupyter_server(tmp_path_factory):
          "--LabApp.expose_app_in_browser=True", "--ServerApp.allow_root=True"],
         cwd=ROOT / "notebooks", env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None or time.time() > deadline:
-                server.kill()
-                pytest.fail("JupyterLab did not start:\n" + (home / "server.log").read_text()[-3000:])
-            time.sleep(0.3)
+    wait_for_server(server, url, token, home / "server.log")
     yield {"url": url, "token": token, "log": home / "server.log"}
     server.terminate()
     try:

@@ -4,7 +4,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -13,7 +12,7 @@ SHOTS = ROOT / "build" / "browser"
 
 
 def test_lab_opens_the_course_at_the_welcome_with_one_kernel_and_no_pop_up(browser, tmp_path):
-    from conftest import _free_port
+    from conftest import _free_port, wait_for_server
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),  # a new user: no settings yet
                JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
@@ -24,14 +23,7 @@ def test_lab_opens_the_course_at_the_welcome_with_one_kernel_and_no_pop_up(brows
                                   cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None and time.time() < deadline, log.read_text()[-3000:]
-                time.sleep(0.3)
+        wait_for_server(server, url, token, log)
         assert "/lab/tree/00_welcome.ipynb" in log.read_text(), "the printed address does not open the welcome"
         import json
         specs = json.load(urllib.request.urlopen(f"{url}/api/kernelspecs?token={token}"))

@@ -55,15 +55,19 @@ def handout(path):
     return nbformat.reads(body, as_version=4)
 
 
-def write_handouts(out_dir, notebooks=None):
-    """Write a student copy of each notebook (default: the whole course) into out_dir; returns the paths."""
-    out = _out_dir(out_dir)
+def _write_each(convert, folder, notebooks):
+    """Write convert(path) for each notebook (default: the whole course) into folder; returns the paths."""
     written = []
     for path in notebooks or course_notebooks():
-        target = out / Path(path).name
-        nbformat.write(handout(path), target)
+        target = folder / Path(path).name
+        nbformat.write(convert(path), target)
         written.append(target)
     return written
+
+
+def write_handouts(out_dir, notebooks=None):
+    """Write a student copy of each notebook (default: the whole course) into out_dir; returns the paths."""
+    return _write_each(handout, _out_dir(out_dir), notebooks)
 
 
 # --- grading ---------------------------------------------------------------------------------------
@@ -205,9 +209,4 @@ def write_nbgrader(out_dir, notebooks=None, assignment="ign-lessons"):
     """Write the course as an nbgrader course folder: OUT_DIR/source/<assignment>/*.ipynb."""
     folder = _out_dir(out_dir) / "source" / assignment
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in notebooks or course_notebooks():
-        target = folder / Path(path).name
-        nbformat.write(nbgrader_source(path), target)
-        written.append(target)
-    return written
+    return _write_each(nbgrader_source, folder, notebooks)
