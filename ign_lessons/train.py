@@ -121,6 +121,16 @@ def _batch(samples, size, gen):
     return samples[torch.randint(len(samples), (size,), generator=gen).to(samples.device)]
 
 
+def _source(net, like):
+    """A batch of z shaped like `like`, from the network's source (N(0, I) for a network without one)."""
+    return getattr(net, "to_source", lambda eps: eps)(torch.randn_like(like))
+
+
+def _latent_batch(G, size, device):
+    """`size` standard Gaussian inputs of a generator G."""
+    return torch.randn((size, *G.latent_shape), device=device)
+
+
 def _r1_penalty(D, x):
     """Mean squared norm of the discriminator's gradient with respect to real samples."""
     x = x.detach().requires_grad_(True)
@@ -154,7 +164,7 @@ class GANStep(_Step):
         self.nets, self.optimizers = (G, D), (self.opt_g, self.opt_d)
 
     def _fake(self):
-        return self.G(torch.randn((self.batch, *self.G.latent_shape), device=self.samples.device))
+        return self.G(_latent_batch(self.G, self.batch, self.samples.device))
 
     def d_update(self):
         """One discriminator update; returns {"d_loss"} (and "r1" when the penalty is on)."""
@@ -201,7 +211,7 @@ class IGNStep(_Step):
         """A batch of z shaped like `like`: from `noise` if given, else from f's source (N(0, I) without one)."""
         if self.noise is not None:
             return self.noise(len(like)).to(like.device)
-        return getattr(self.f, "to_source", lambda eps: eps)(torch.randn_like(like))
+        return _source(self.f, like)
 
     def __call__(self, i=None):
         x = _batch(self.samples, self.batch, self.gen)
@@ -224,7 +234,7 @@ class SplitIGNStep(_Step):
 
     def __call__(self, i=None):
         x = _batch(self.samples, self.batch, self.gen)
-        z = getattr(self.G, "to_source", lambda eps: eps)(torch.randn_like(x))
+        z = _source(self.G, x)
         rec, idem, tight = losses.split_ign_terms(self.G, self.A, x, z, self.distance)
         wr, wi, wt = self.weights
         loss = wr * rec + wi * idem + wt * tight
@@ -247,7 +257,7 @@ class EBGANStep(_Step):
 
     def __call__(self, i=None):
         x = _batch(self.samples, self.batch, self.gen)
-        fake = self.G(torch.randn((self.batch, *self.G.latent_shape), device=self.samples.device))
+        fake = self.G(_latent_batch(self.G, self.batch, self.samples.device))
         d_loss = losses.ebgan_d_loss(self.A, x, fake, self.margin, self.distance)
         self.opt_d.zero_grad()
         d_loss.backward()
@@ -337,10 +347,10 @@ def train_split_ign(samples, steps=None, seed=0, weights=None, distance="l1", ba
     z is drawn from G's source, as train_ign draws it from f's. Returns (G, A, history)."""
     samples, gen, dev = prepare(samples, seed, device)
     settings = _ign_settings(samples, steps=steps, weights=weights, batch=batch, lr=lr)
-    steps, (wr, wi, wt), batch, lr = (settings[k] for k in ("steps", "weights", "batch", "lr"))
+    steps, weights, batch, lr = (settings[k] for k in ("steps", "weights", "batch", "lr"))
     G = (G or default_models(samples, ("ign",))[0]).to(dev)
     A = (A or default_models(samples, ("ign",))[0]).to(dev)
-    step = SplitIGNStep(G, A, samples, gen, (wr, wi, wt), distance, batch, lr, betas)
+    step = SplitIGNStep(G, A, samples, gen, weights, distance, batch, lr, betas)
     history = run(step, steps, step.nets, "split IGN", progress, callback, every)
     return G, A, history
 
