@@ -3,6 +3,7 @@
 
     python3 course.py lab        set up, then open the notebooks in JupyterLab (prints the URL)
     python3 course.py test       set up, then run every test (lint, unit tests, all notebooks in fast mode)
+    python3 course.py explore    set up, then open the idempotence lab alone as a web page (Voila)
     python3 course.py html       set up, then execute the whole course and write HTML to build/html/
     python3 course.py setup      only set up (virtual environment, package, Jupyter kernel)
     python3 course.py retrain    regenerate the shipped checkpoints and study results in data/
@@ -99,6 +100,22 @@ def lab(args):
     os.execv(command[0], command)
 
 
+def explore_command(args):
+    """The command that serves the idempotence lab alone as a web page: Voila, code cells hidden, on
+    localhost. Saved models land in build/explore/."""
+    app = ROOT / "build" / "explore" / "idempotence_lab.ipynb"
+    run(PY, "-c", f"from ign_lessons import lab; lab.write_app({str(app)!r}, {KERNEL!r})")
+    # only the widget extensions: JupyterLab's other extensions (nbgrader's, the notebook's) cannot load in Voila
+    unused = "['@jupyter/nbgrader', '@jupyter-notebook/lab-extension', '@voila-dashboards/jupyterlab-preview']"
+    return [str(PY), "-m", "voila", str(app), "--Voila.ip=127.0.0.1", "--strip_sources=True", "--theme=light",
+            f"--VoilaConfiguration.extension_denylist={unused}", *args]
+
+
+def explore(args):
+    command = explore_command(args)
+    os.execv(command[0], command)
+
+
 def test(args):
     env = dict(os.environ, IGN_LESSONS_FAST="1", MPLBACKEND="Agg")
     run(PY, "-m", "ruff", "check", ".")
@@ -124,12 +141,14 @@ def main(argv):
     if args[:1] == ["--"]:
         args = args[1:]
     if command in ("-h", "--help", "help") or command not in (
-            "setup", "lab", "test", "html", "retrain", "benchmark", "handout", "grade", "nbgrader"):
+            "setup", "lab", "explore", "test", "html", "retrain", "benchmark", "handout", "grade", "nbgrader"):
         print(__doc__)
         return 0 if command in ("-h", "--help", "help") else 2
     setup()
     if command == "lab":
         lab(args)
+    elif command == "explore":
+        explore(args)
     elif command == "test":
         test(args)
     elif command == "html":

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.axis import Axis
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import AutoLocator
 
@@ -372,6 +373,20 @@ def _wipe(ax):
     ax.set_title("")
 
 
+def _room(needed, start=4 * TRACE_EVERY):
+    """An axis end that grows by doubling: the trace panels' axes change rarely, so most frames reuse
+    the drawn axes (see Frames)."""
+    end = start
+    while end < needed:
+        end *= 2
+    return end
+
+
+def _decade(value):
+    """The power of ten at or above `value` (at least 0.1, the symlog scale's linear range)."""
+    return 10.0 ** math.ceil(math.log10(max(value, 0.1)))
+
+
 def _traces(session, ax_loss, ax_cover):
     _wipe(ax_loss)
     _wipe(ax_cover)
@@ -382,6 +397,9 @@ def _traces(session, ax_loss, ax_cover):
         plots.curves(history, names, ax=ax_loss, smooth=min(25, max(1, len(history[names[0]]) // 10)),
                      title="losses (running mean)")
         ax_loss.set_yscale("symlog", linthresh=0.1)
+        values = [v for name in names for v in history[name] if math.isfinite(v)] or [0.0]
+        ax_loss.set(xlim=(0, _room(len(history[names[0]]))),
+                    ylim=(0 if min(values) >= 0 else -_decade(-min(values)), _decade(max(values))))
     else:
         ax_loss.text(0.5, 0.5, "no training yet:\npress Step or Play", ha="center", va="center",
                      transform=ax_loss.transAxes)
@@ -389,8 +407,8 @@ def _traces(session, ax_loss, ax_cover):
     t = session.trace
     ax_cover.plot(t["step"], t["near"], color=plots.MODEL_COLOURS[session.kind], marker=".",
                   label="share near data")
-    ax_cover.set(xlim=(t["step"][0], max(t["step"][-1], t["step"][0] + 4 * TRACE_EVERY)), ylim=(0, 1.02), xlabel="step",
-                 title="mode coverage")
+    ax_cover.set(xlim=(t["step"][0], t["step"][0] + _room(t["step"][-1] - t["step"][0])), ylim=(0, 1.02),
+                 xlabel="step", title="mode coverage")
     if t["modes"][-1] is not None:
         of = len(data.toy2d_modes(session.settings["dataset"]))
         ax_cover.step(t["step"], [m / of for m in t["modes"]], where="post", color="0.2",
@@ -406,6 +424,56 @@ def _draw_probe(probe, axes):
     for ax in axes:
         ax.plot(path[:, 0], path[:, 1], "-o", color="#00b4ff", ms=5, lw=1.5, zorder=10, mec="black", mew=0.6)
         ax.plot(*path[0], marker="*", color="#00b4ff", ms=14, mec="black", zorder=11)
+
+
+class Frames:
+    """Blitting for the live figure (matplotlib's "faster rendering by using blitting"): the axes with
+    their ticks, tick labels and axis labels, most of a frame's cost (text), are drawn once and kept
+    as a background; a frame restores it and draws only the artists the views put in the axes (points,
+    images, arrows, lines, titles, legends). A full draw happens only when the background changes:
+    an axes' limits, scale, ticks or labels, or the figure's size."""
+
+    def __init__(self, fig, axes):
+        self.fig, self.axes = fig, list(axes)
+        self.background, self.layout, self.full_draws = None, None, 0
+        fig.canvas.mpl_connect("draw_event", self._on_draw)
+
+    def moving(self):
+        """What the views drew, and the spines that frame it: every child of the axes except their
+        background patch and x and y axes (ticks and labels), in drawing order."""
+        fixed = lambda a, ax: a is ax.patch or isinstance(a, Axis)
+        return [a for ax in self.axes
+                for a in sorted((a for a in ax.get_children() if not fixed(a, ax)), key=lambda a: a.get_zorder())]
+
+    def _layout(self):
+        canvas_size = (self.fig.dpi, *self.fig.bbox.size)
+        return canvas_size, [(ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(),
+                              tuple(ax.get_xticks()), tuple(ax.get_yticks()), ax.get_xlabel(), ax.get_ylabel())
+                             for ax in self.axes]
+
+    def show(self):
+        """Put the axes' current state on the canvas and, with ipympl, send it to the browser."""
+        moving = self.moving()
+        for artist in moving:
+            artist.set_animated(True)  # left out of a full draw, drawn on top of the background
+        canvas = self.fig.canvas
+        if self.background is None or self._layout() != self.layout:
+            canvas.draw()  # the draw event below keeps the background and draws the moving artists
+            return
+        canvas.restore_region(self.background)
+        self._draw(moving)
+        canvas.blit(self.fig.bbox)
+
+    def _on_draw(self, event):
+        canvas = self.fig.canvas
+        self.background = canvas.copy_from_bbox(self.fig.bbox)
+        self.layout = self._layout()
+        self.full_draws += 1
+        self._draw([a for a in self.moving() if a.get_animated()])
+
+    def _draw(self, artists):
+        for artist in artists:
+            self.fig.draw_artist(artist)
 
 
 class Lab:
@@ -467,6 +535,7 @@ class Lab:
         self.status = w.HTML()
 
         self.fig, self.axes = self._figure()
+        self.frames = Frames(self.fig, self.axes)
         self.interactive = isinstance(self.fig.canvas, w.DOMWidget)
         if self.interactive:
             self.fig.canvas.header_visible = False
@@ -746,8 +815,8 @@ class Lab:
         if self.interactive:
             # once shown, render and send the frame now (draw_idle waits for the browser to ask for it)
             if self._seen:
-                self.fig.canvas.draw()
-            else:  # not shown yet: the canvas asks for its first frame itself
+                self.frames.show()
+            else:  # not shown yet: the canvas asks for its first (full) frame itself
                 self.fig.canvas.draw_idle()
         else:
             self.image.value = png(self.fig, dpi=DPI)
@@ -798,22 +867,23 @@ def benchmark(repeats=10, seconds=3.0):
 
     def render(session, axes, fig):
         draw(session, axes)
-        fig.canvas.draw()
+        frames.show()
         Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).save(io.BytesIO(), format="png")
 
     fig, axes = new_figure()
+    frames = Frames(fig, axes)
     results = {}
     for kind in MODELS:
         session = Session(default_settings(kind))
         session.step(50)
         render(session, axes, fig)
-        timings = []
+        full_draws, timings = frames.full_draws, []
         for _ in range(repeats):
             start = time.perf_counter()
             session.step()
             render(session, axes, fig)
             timings.append(time.perf_counter() - start)
-        start, frames, drawing, trained = time.perf_counter(), 0, 0.1, session.steps
+        start, shown, drawing, trained = time.perf_counter(), 0, 0.1, session.steps
         while time.perf_counter() - start < seconds:
             t = time.perf_counter()
             while time.perf_counter() - t < max(Lab.MIN_CHUNK, Lab.FRAME_SECONDS - drawing):
@@ -821,10 +891,40 @@ def benchmark(repeats=10, seconds=3.0):
             t = time.perf_counter()
             render(session, axes, fig)
             drawing = time.perf_counter() - t
-            frames += 1
+            shown += 1
         elapsed = time.perf_counter() - start
         results[kind] = {"step_seconds": round(statistics.median(timings), 3),
-                         "frames_per_second": round(frames / elapsed, 1),
+                         "frames_per_second": round(shown / elapsed, 1),
+                         "full_draws": f"{frames.full_draws - full_draws} of {repeats + shown}",
                          "steps_per_second": round((session.steps - trained) / elapsed)}
     plt.close(fig)
     return results
+
+
+APP_TEXT = """# The idempotence lab
+
+Train an Idempotent Generative Network (IGN), a split IGN or a GAN on 2D data and watch it learn.
+**Play** trains continuously, **Step** makes one update, **Reset** starts again from the seed; change
+any setting while it trains. Click on a plane to follow a point under repeated `f`. The guided
+experiments (the *experiment* box, **Set up**) are explained in the course's notebook
+`08_idempotence_lab.ipynb`."""
+
+APP_CODE = """%matplotlib widget
+from ign_lessons import lab, runtime
+
+runtime.start(seed=0, report=False)
+lab.Lab(preset="IGN on ring (shipped checkpoint)")"""
+
+
+def write_app(path, kernel="ign-lessons"):
+    """Write the lab alone as a notebook of one text and one code cell, for Voila to serve as a web page
+    (`python3 course.py explore`). Returns the path."""
+    import nbformat
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(APP_TEXT),
+                                               nbformat.v4.new_code_cell(APP_CODE)])
+    notebook.metadata["kernelspec"] = {"name": kernel, "display_name": f"Python ({kernel})", "language": "python"}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
+

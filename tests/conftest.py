@@ -24,23 +24,49 @@ OFFLINE_NOISE = ("Failed to load resource", "net::ERR_", "fetch news", "ERR_NAME
                  "ERR_INTERNET_DISCONNECTED")
 
 
+# ipympl's canvas: the first canvas element holds the figure's image
+CANVAS = ".jupyter-matplotlib-canvas-div canvas"
+
+
+def canvas_image(page):
+    return page.eval_on_selector(CANVAS, "c => c.toDataURL()")
+
+
+def settled_canvas(page, pause_ms=700):
+    """The canvas's image once it has stopped changing; fails if that image is blank (all one colour)."""
+    image = canvas_image(page)
+    while True:
+        page.wait_for_timeout(pause_ms)
+        again = canvas_image(page)
+        if again == image:
+            break
+        image = again
+    colours = page.eval_on_selector(CANVAS, """c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, seen = new Set();
+        for (let i = 0; i < d.length && seen.size < 50; i += 4 * 97) seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]);
+        return seen.size; }""")
+    assert colours > 5, "the figure is blank"
+    return image
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def wait_for_server(server, url, token, log, seconds=90):
-    """Wait until a Jupyter server answers on url; fail with the end of its log if it dies or never does."""
+def wait_for_server(server, url, token, log, seconds=90, path="/api/status"):
+    """Wait until a Jupyter (or Voila) server answers on url + path; fail with the end of its log if it
+    dies or never does."""
     deadline = time.time() + seconds
     while True:
         try:
-            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            urllib.request.urlopen(f"{url}{path}?token={token}", timeout=2)
             return
         except OSError:
             if server.poll() is not None or time.time() > deadline:
                 server.kill()
-                pytest.fail("JupyterLab did not start:\n" + Path(log).read_text()[-3000:])
+                pytest.fail(f"the server did not start:\n{Path(log).read_text()[-3000:]}")
             time.sleep(0.3)
 
 

@@ -180,3 +180,28 @@ def test_static_views_draw_every_panel():
     assert all(_artists(ax) for ax in fig.axes) and fig.get_size_inches()[0] <= 12
     assert lab.png(fig)[:4] == b"\x89PNG"
     plt.close(fig)
+
+
+@pytest.mark.parametrize("kind", lab.MODELS)
+def test_a_blitted_frame_is_the_full_drawing(kind):
+    """Frames redraws only what moved on a kept background; the picture must be the one a full draw gives
+    (up to a few pixels where a tick meets an image's edge), and full draws must be rare while it trains."""
+    import numpy as np
+    session = lab.Session(lab.default_settings(kind))
+    session.step(20)
+    fig, axes = lab.new_figure()
+    frames = lab.Frames(fig, axes)
+    probe = session.probe(1.0, 0.5, 3) if session.autoencoder is not None else None
+    for _ in range(12):
+        session.step(3)
+        lab.draw(session, axes, probe=probe)
+        frames.show()
+    blitted = np.asarray(fig.canvas.buffer_rgba()).copy()
+    plain_fig, plain_axes = lab.new_figure()
+    lab.draw(session, plain_axes, probe=probe)
+    plain_fig.canvas.draw()
+    differ = (blitted != np.asarray(plain_fig.canvas.buffer_rgba())).any(axis=2).sum()
+    plt.close(fig)
+    plt.close(plain_fig)
+    assert differ <= 10, f"{differ} pixels differ from a full draw"
+    assert frames.full_draws <= 3, f"{frames.full_draws} full draws in 12 frames"

@@ -5,20 +5,17 @@ Screenshots go to build/browser/."""
 import time
 from pathlib import Path
 
+from conftest import CANVAS, canvas_image, settled_canvas
+
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "build" / "browser"
-CANVAS = ".jupyter-matplotlib-canvas-div canvas"  # ipympl: the first canvas holds the image
-
-
-def _pixels(page):
-    return page.eval_on_selector(CANVAS, "c => c.toDataURL()")
 
 
 def _wait_for_change(page, before, timeout=10.0):
     """Seconds until the canvas shows another image than `before`."""
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
-        if _pixels(page) != before:
+        if canvas_image(page) != before:
             return time.perf_counter() - start
         page.wait_for_timeout(20)
     raise AssertionError(f"the figure did not change within {timeout} s")
@@ -29,6 +26,8 @@ def _button(page, text):
 
 
 def _shot(page, name):
+    """A screenshot of the lab once its figure has settled (and is not blank)."""
+    settled_canvas(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
     page.locator(".jupyter-widgets.widget-vbox").first.screenshot(path=str(path))
@@ -67,7 +66,7 @@ def test_the_lab_runs_in_jupyterlab(lab_page):
     first = _shot(page, "1-loaded")
 
     # Step: from the click to the changed figure in under a second
-    before = _pixels(page)
+    before = canvas_image(page)
     _button(page, "Step").click()
     step_seconds = _wait_for_change(page, before)
     page.wait_for_timeout(300)
@@ -75,7 +74,7 @@ def test_the_lab_runs_in_jupyterlab(lab_page):
     assert step_seconds < 1.0, f"Step took {step_seconds:.2f} s to change the figure"
 
     # the n slider: the paths f^n(z) get longer
-    before = _pixels(page)
+    before = canvas_image(page)
     handle = page.locator(".jupyter-widgets .widget-slider .noUi-handle").first
     handle.click()
     for _ in range(3):
@@ -86,7 +85,7 @@ def test_the_lab_runs_in_jupyterlab(lab_page):
 
     # probe a point by clicking on the energy heatmap (top right panel)
     box = page.locator(".jupyter-matplotlib-canvas-div").first.bounding_box()
-    before = _pixels(page)
+    before = canvas_image(page)
     page.mouse.click(box["x"] + box["width"] * 0.82, box["y"] + box["height"] * 0.22)
     _wait_for_change(page, before)
     page.wait_for_function("() => document.querySelector('.jp-Notebook').innerText.includes('probe (')",
@@ -99,9 +98,9 @@ def test_the_lab_runs_in_jupyterlab(lab_page):
     page.wait_for_function("() => document.querySelector('.jp-Notebook').innerText.includes('playing')",
                            timeout=10000)
     page.wait_for_timeout(1500)
-    playing_a = _pixels(page)
+    playing_a = canvas_image(page)
     page.wait_for_timeout(1000)
-    playing_b = _pixels(page)
+    playing_b = canvas_image(page)
     _shot(page, "5-playing")
     assert playing_a != playing_b, "the figure did not change while playing"
     clicked = time.perf_counter()
@@ -110,16 +109,16 @@ def test_the_lab_runs_in_jupyterlab(lab_page):
                            timeout=5000)
     pause_seconds = time.perf_counter() - clicked
     page.wait_for_timeout(700)
-    still = _pixels(page)
+    still = canvas_image(page)
     page.wait_for_timeout(700)
-    assert _pixels(page) == still, "the figure still changes after Pause"
+    assert canvas_image(page) == still, "the figure still changes after Pause"
 
     # the GAN's views: choose the model, take D and G steps
     page.locator(".jupyter-widgets .widget-dropdown:has(label:text-is('model')) select").select_option("GAN")
     page.wait_for_function("() => document.querySelector('.jp-Notebook').innerText.includes('GAN on ring')",
                            timeout=10000)
     for name in ("D step", "G step", "Step"):
-        before = _pixels(page)
+        before = canvas_image(page)
         _button(page, name).click()
         _wait_for_change(page, before)
     page.wait_for_timeout(300)
