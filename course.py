@@ -4,7 +4,7 @@
     python3 course.py lab        set up, then open the notebooks in JupyterLab (prints the URL)
     python3 course.py test       set up, then run every test (lint, unit tests, all notebooks in fast mode)
     python3 course.py explore    set up, then open the idempotence lab alone as a web page (Voila)
-    python3 course.py html       set up, then execute the whole course and write HTML to build/html/
+    python3 course.py html       set up, then write the offline course book to build/html/ (every chapter executed)
     python3 course.py setup      only set up (virtual environment, package, Jupyter kernel)
     python3 course.py retrain    regenerate the shipped checkpoints and study results in data/
     python3 course.py benchmark  time the training steps of every model, as ratios in one run
@@ -123,17 +123,8 @@ def test(args):
 
 
 def html(args):
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # inline figures in the HTML
-    if "--fast" in args:
-        env["IGN_LESSONS_FAST"] = "1"
-    out = ROOT / "build" / "html"
-    for nb in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
-        run(PY, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
-            f"--ExecutePreprocessor.kernel_name={KERNEL}", "--ExecutePreprocessor.timeout=1800",
-            f"--output-dir={out}", nb, env=env)
-    print(f"Rendered course: {out / 'index.html'}")
-    index = "".join(f'<li><a href="{p.name}">{p.stem}</a></li>' for p in sorted(out.glob("[0-9]*.html")))
-    (out / "index.html").write_text(f"<h1>From GAN to IGN</h1><ol>{index}</ol>")
+    """The offline course book (ign_lessons/book.py): `html [--fast] [--out DIR] [CHAPTER ...]`."""
+    run(PY, "-m", "ign_lessons.book", *args)
 
 
 def main(argv):
