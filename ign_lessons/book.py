@@ -69,7 +69,8 @@ def goal(notebook):
 
 
 def _first_sentence(markdown):
-    words = " ".join(re.sub(r"[#*`$>_]", "", markdown).split())
+    prose = "\n".join(line for line in markdown.splitlines() if not line.startswith("#"))
+    words = " ".join(re.sub(r"[*`$>_]", "", prose).split())
     return words.split(". ")[0][:240]
 
 

@@ -171,6 +171,7 @@ def _draw_snapshot(snap, ax, real=None, arrows=None, arrow_scale=None, colorbar=
         ax.scatter(r[:, 0], r[:, 1], s=8, color=REAL_COLOUR, edgecolors="white", linewidths=0.4, label="real")
     f = snap["fake"][:n_points].numpy()
     ax.scatter(f[:, 0], f[:, 1], s=8, color=FAKE_COLOUR, edgecolors="white", linewidths=0.4, label="fake")
+    _beyond_the_frame(ax, f, limit)
     if arrows is not None:
         a = arrows[:n_arrows].detach().cpu().numpy()
         if arrow_scale is None:  # the 90th-percentile arrow is drawn 0.4 long
@@ -180,6 +181,19 @@ def _draw_snapshot(snap, ax, real=None, arrows=None, arrow_scale=None, colorbar=
     ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=title)
     _ticks(ax, limit)
     return ax
+
+
+def _beyond_the_frame(ax, points, limit):
+    """Points outside the square [-limit, limit]^2 drawn on its edge as hollow triangles, with their count,
+    so that samples that left the view are seen to have left it."""
+    outside = np.abs(points).max(axis=1) > limit
+    if not outside.any():
+        return
+    edge = np.clip(points[outside], -0.96 * limit, 0.96 * limit)
+    ax.scatter(edge[:, 0], edge[:, 1], s=28, marker="^", facecolors="none", edgecolors=FAKE_COLOUR, linewidths=1,
+               clip_on=False, zorder=4)
+    ax.text(0.5, 0.03, f"{outside.sum()} outside (edge)", transform=ax.transAxes, ha="center",
+            fontsize=9, color=FAKE_COLOUR, bbox=dict(facecolor="white", alpha=0.8, lw=0, pad=1))
 
 
 def discriminator_view(D, G=None, z=None, real=None, loss="nonsaturating", arrows=True, ax=None, limit=3.0,
@@ -228,8 +242,9 @@ def training_strip(snapshots, real=None, axes=None, title=None, size=2.4):
         axes = axes[0]
         if title:
             fig.suptitle(title)
-    for ax, step in zip(axes, steps):
+    for i, (ax, step) in enumerate(zip(axes, steps)):
         _draw_snapshot(snapshots[step], ax, real, title=f"step {step}")
+        ax.tick_params(labelleft=i == 0)  # one y scale for the row: the panels share it
     return axes
 
 
