@@ -91,6 +91,12 @@ def figure_descriptions(notebook):
     return alts
 
 
+def warnings(notebook):
+    """What the chapter wrote to stderr (warnings, mostly); a clean chapter writes nothing there."""
+    return [output.get("text", "").strip() for cell in notebook.cells if cell.cell_type == "code"
+            for output in cell.get("outputs", []) if output.get("name") == "stderr"]
+
+
 def _with_alt_text(page, alts):
     """nbconvert gives every figure the same placeholder; put each one's own description in its place."""
     remaining = iter(alts)
@@ -195,7 +201,9 @@ def build(folder, out, names=(), fast=False):
         target = out / f"{path.stem}.html"
         target.write_text(page, encoding="utf-8")
         pages.append(target)
-        record[path.stem] = {"seconds": round(seconds, 1), "fast": fast}
+        record[path.stem] = {"seconds": round(seconds, 1), "fast": fast, "warnings": warnings(notebook)}
+        for text in record[path.stem]["warnings"]:
+            print(f"  stderr: {text[:300]}", flush=True)
         print(f"  wrote {target} ({seconds:.0f} s)", flush=True)
     record_path.write_text(json.dumps(record, indent=1))
     (out / "index.html").write_text(index_page(folder, out, record), encoding="utf-8")

@@ -1,6 +1,7 @@
 """`python3 course.py html`: the offline course book. Two chapters are rendered in fast mode and read in
 headless Chromium with the network cut: equations typeset, figures loaded with their own alt text, the
 links between pages working, and no request leaving the machine. Screenshots go to build/browser/."""
+import json
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,11 @@ def pages(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
     book.build(ROOT / "notebooks", out, ["00", "03"], fast=True)
     return out
+
+
+def test_the_chapters_print_no_warnings(pages):
+    record = json.loads((pages / "book.json").read_text())
+    assert {name: run["warnings"] for name, run in record.items() if run["warnings"]} == {}
 
 
 def test_unknown_chapters_are_refused(tmp_path):
