@@ -7,6 +7,7 @@ colour for real data, one for generated samples and one per model family (MODEL_
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap
 
 from . import data, losses
@@ -279,7 +280,7 @@ def trajectories(f, z, n=3, ax=None, real=None, limit=3.0, title=None, legend=Tr
     if real is not None:
         r = real.detach().cpu().numpy()
         ax.scatter(r[:, 0], r[:, 1], s=3, color="0.8", label="data")
-    ax.plot(path[:, :, 0], path[:, :, 1], color="0.55", lw=0.6, alpha=0.7)
+    ax.add_collection(LineCollection(path.transpose(1, 0, 2), color="0.55", lw=0.6, alpha=0.7))  # one path per z
     names = ["z", "f(z)", "f(f(z))"] + [f"f{str(k).translate(_SUPERSCRIPTS)}(z)" for k in range(3, n + 1)]
     colours = plt.get_cmap("plasma")(np.linspace(0.0, 0.85, n + 1))
     for k in range(n + 1):
