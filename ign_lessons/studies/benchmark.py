@@ -1,67 +1,39 @@
-"""Time one training step of each model and loss form; report ratios measured in one run.
+"""What a training step costs on this machine, measured in one run: `python -m ign_lessons benchmark`.
 
-Rounds are interleaved (every form once per round) so that machine load affects all forms alike;
-the median over rounds is reported, relative to the 2D GAN step.
+Writes data/results/benchmark.json and prints its tables:
+1. forms: IGN's loss in the paper listing's form (a second module refreshed with load_state_dict every
+   step), the functional frozen call (the course's default, losses.ign_loss) and the stop-gradient
+   form (losses.ign_loss_stopgrad), on 2D points and on the digits, as ratios to the fastest;
+2. models: IGN and the GAN on the digits (the steps the trainers run, train.IGNStep and train.GANStep):
+   time per step and parameters;
+3. arithmetic: the floating-point operations of one digits training step (torch's flop counter, which
+   counts matrix multiplies and convolutions), the rate achieved, and that rate as a share of this
+   machine's matrix-multiply peak (a large float32 matmul, timed in the same run); how time and rate
+   grow with the batch size and with the width, and what each knob gives: a larger batch,
+   channels-last memory, a second thread.
+Timings are interleaved in rounds (each case once per round) so that load on the machine hits every
+case alike, and medians over rounds are kept.
 """
 import statistics
 import time
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-from .. import data, losses, train
+from .. import data, losses, models, results, runtime, train
 
-
-def _ign_step(loss_fn, f, opt, x):
-    z = torch.randn_like(x)
-    loss = loss_fn(f, x, z)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
+ROUNDS, REPEATS = 5, 10
+BATCHES = (32, 128, 512, 2048)
+WIDTHS = (16, 32, 64)
 
 
-def _gan_step(G, D, opt_g, opt_d, x):
-    fake = G(torch.randn((len(x), *G.latent_shape)))
-    d_loss = losses.gan_d_loss(D, x, fake)
-    opt_d.zero_grad()
-    d_loss.backward()
-    opt_d.step()
-    g_loss = losses.gan_g_loss(D, fake)
-    opt_g.zero_grad()
-    g_loss.backward()
-    opt_g.step()
-
-
-def forms(batch=128):
-    """name -> a function doing one training step (each with its own models and optimizer).
-
-    Every IGN form uses IGN's default weights and distance for its data (train.IGN_DEFAULTS)."""
-    points, digits = data.toy2d("ring", batch), data.digits()[0][:batch]
-    steps = {}
-    for label, x in (("2D", points), ("digits", digits)):
-        weights = train.ign_defaults(x)["weights"]
-        G, D = train.default_models(x, ("generator", "discriminator"))
-        opts = torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters())
-        steps[f"GAN {label}"] = lambda G=G, D=D, o=opts, x=x: _gan_step(G, D, *o, x)
-        f = train.default_models(x, ("ign",))[0]
-        opt = torch.optim.Adam(f.parameters())
-        steps[f"IGN {label} (frozen, functional)"] = lambda f=f, o=opt, x=x, w=weights: _ign_step(
-            lambda f, x, z: losses.ign_loss(f, x, z, w)[0], f, o, x)
-        steps[f"IGN {label} (stop-gradient)"] = lambda f=f, o=opt, x=x, w=weights: _ign_step(
-            lambda f, x, z: losses.ign_loss_stopgrad(f, x, z, w), f, o, x)
-        twin = losses.frozen_copy(f)
-        steps[f"IGN {label} (paper listing, copy refreshed)"] = lambda f=f, o=opt, x=x, t=twin, w=weights: _ign_step(
-            lambda f, x, z: losses.ign_loss_paper_listing(f, t, x, z, w), f, o, x)
-    return steps
-
-
-def measure(rounds=7, repeats=20):
-    """Median seconds per step of each form, rounds interleaved."""
-    table = forms()
-    times = {name: [] for name in table}
-    for step in table.values():
-        step()  # warm-up
+def _timed(cases, rounds=ROUNDS, repeats=REPEATS):
+    """Median seconds per call of each case (name -> function), in interleaved rounds after a warm-up."""
+    times = {name: [] for name in cases}
+    for step in cases.values():
+        step()
     for _ in range(rounds):
-        for name, step in table.items():
+        for name, step in cases.items():
             start = time.perf_counter()
             for _ in range(repeats):
                 step()
@@ -69,11 +41,155 @@ def measure(rounds=7, repeats=20):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def main():
-    result = measure()
-    base = result["GAN 2D"]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; ratio = time / (GAN 2D step)")
-    print(f"{'form':<46}{'ms/step':>9}{'ratio':>8}")
-    for name, seconds in result.items():
-        print(f"{name:<46}{seconds * 1e3:>9.2f}{seconds / base:>8.2f}")
-    return result
+def _ign_form(loss, f, x):
+    """One Adam step of f on `loss(f, x, z)`, z from f's source."""
+    opt = torch.optim.Adam(f.parameters())
+
+    def step():
+        value = loss(f, x, train._source(f, x))
+        opt.zero_grad()
+        value.backward()
+        opt.step()
+    return step
+
+
+def forms(batch=128):
+    """name -> one IGN training step in each loss form, on 2D points and on the digits (fresh networks)."""
+    cases = {}
+    for label, x in (("2D", data.toy2d("ring", batch)), ("digits", data.digits(split="train")[0][:batch])):
+        weights = train.ign_defaults(x)["weights"]
+        f = train.default_models(x, ("ign",))[0]
+        twin = losses.frozen_copy(f)
+        cases[f"{label}: paper listing (copy refreshed)"] = _ign_form(
+            lambda f, x, z, t=twin, w=weights: losses.ign_loss_paper_listing(f, t, x, z, w), f, x)
+        cases[f"{label}: frozen functional call (default)"] = _ign_form(
+            lambda f, x, z, w=weights: losses.ign_loss(f, x, z, w)[0], f, x)
+        cases[f"{label}: stop-gradient"] = _ign_form(
+            lambda f, x, z, w=weights: losses.ign_loss_stopgrad(f, x, z, w), f, x)
+    return cases
+
+
+def digit_steps(batch=128, width=32, channels_last=False):
+    """{"IGN": step, "GAN": step} on the digits' training split: the steps the trainers run, with their
+    networks (for parameter counts) under "nets"."""
+    x = data.digits(split="train")[0]
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    f = train.default_models(x, ("ign",), width=width)[0]
+    G, D = train.default_models(x, ("generator", "discriminator"), width=width)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+        for net in (f, G, D):
+            net.to(memory_format=torch.channels_last)
+    ign = train.IGNStep(f, x, gen, train.IGN_DEFAULTS["images"]["weights"], batch=batch)
+    gan = train.GANStep(G, D, x, gen, batch=batch)
+    return {"IGN": ign, "GAN": gan, "nets": {"IGN": (f,), "GAN": (G, D)}}
+
+
+def flops(step):
+    """Floating-point operations of one call of `step` (matrix multiplies and convolutions, forward and
+    backward), counted by torch.utils.flop_counter."""
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return counter.get_total_flops()
+
+
+def matmul_peak(n=1024, rounds=ROUNDS):
+    """This machine's float32 matrix-multiply rate (FLOP/s) with the current threads: an n x n product."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    seconds = _timed({"matmul": lambda: a @ b}, rounds, repeats=5)["matmul"]
+    return 2 * n ** 3 / seconds
+
+
+def _rate_rows(cases, peak):
+    """name -> (step, flop count) timed together; rows of ms per step, GFLOP/s and share of the peak."""
+    seconds = _timed({name: step for name, (step, _) in cases.items()})
+    rate = {name: count / seconds[name] for name, (_, count) in cases.items()}
+    return {name: {"ms_per_step": round(seconds[name] * 1e3, 3), "gflop_per_step": round(count / 1e9, 4),
+                   "gflops": round(rate[name] / 1e9, 2), "share_of_peak": round(rate[name] / peak, 4)}
+            for name, (_, count) in cases.items()}
+
+
+def arithmetic(peak):
+    """Rates of the digits IGN and GAN steps over batch sizes, widths and the knobs."""
+    by_batch, by_width, knobs = {}, {}, {}
+    for batch in BATCHES:
+        steps = digit_steps(batch=batch)
+        by_batch.update({f"{m} batch {batch}": (steps[m], flops(steps[m])) for m in ("IGN", "GAN")})
+    for width in WIDTHS:
+        steps = digit_steps(width=width)
+        by_width.update({f"{m} width {width}": (steps[m], flops(steps[m])) for m in ("IGN", "GAN")})
+    rows = {"batch": _rate_rows(by_batch, peak), "width": _rate_rows(by_width, peak)}
+    best = max(BATCHES, key=lambda b: rows["batch"][f"IGN batch {b}"]["gflops"])
+    for batch in sorted({128, best}):
+        plain, last = digit_steps(batch=batch), digit_steps(batch=batch, channels_last=True)
+        knobs.update({f"{m} batch {batch}": (plain[m], flops(plain[m])) for m in ("IGN", "GAN")})
+        knobs.update({f"{m} batch {batch}, channels-last": (last[m], flops(last[m])) for m in ("IGN", "GAN")})
+    rows["knobs"] = _rate_rows(knobs, peak)
+    return rows, best
+
+
+def measure():
+    """Every table of the benchmark, as one JSON-ready dict."""
+    form_seconds = _timed(forms())
+    data_of = lambda name: name.split(":")[0]
+    fastest = {label: min(s for name, s in form_seconds.items() if data_of(name) == label)
+               for label in ("2D", "digits")}
+    form_rows = {name: {"ms_per_step": round(s * 1e3, 3), "ratio_to_fastest": round(s / fastest[data_of(name)], 2)}
+                 for name, s in form_seconds.items()}
+    steps = digit_steps()
+    model_seconds = _timed({m: steps[m] for m in ("IGN", "GAN")})
+    model_rows = {m: {"ms_per_step": round(model_seconds[m] * 1e3, 3),
+                      "parameters": sum(models.count_parameters(net) for net in steps["nets"][m])}
+                  for m in ("IGN", "GAN")}
+    one_thread = {}
+    with runtime.threads(1):
+        peak = matmul_peak()
+        one_thread["peak_gflops"] = round(peak / 1e9, 1)
+        one_thread["rates"], one_thread["best_batch"] = arithmetic(peak)
+    with runtime.threads(runtime.CORES):
+        peak_all = matmul_peak()
+        best = one_thread["best_batch"]
+        at_best = digit_steps(batch=best)
+        cases = {f"{m} batch {best}, {runtime.CORES} threads": (at_best[m], flops(at_best[m])) for m in ("IGN", "GAN")}
+        all_threads = {"threads": torch.get_num_threads(), "peak_gflops": round(peak_all / 1e9, 1),
+                       "rates": _rate_rows(cases, peak_all)}
+    return {"torch": torch.__version__, "forms": form_rows, "models": model_rows,
+            "one_thread": one_thread, "all_threads": all_threads}
+
+
+def _rate_line(name, row):
+    return (f"    {name:<34}{row['ms_per_step']:>9.2f} ms{row['gflops']:>8.2f} GFLOP/s"
+            f"{row['share_of_peak']:>7.1%} of peak")
+
+
+def _print(table):
+    print(f"torch {table['torch']}")
+    print("\n1. IGN's loss forms: ms per step and ratio to the fastest form on the same data")
+    for name, row in table["forms"].items():
+        print(f"  {name:<44}{row['ms_per_step']:>9.2f} ms{row['ratio_to_fastest']:>7.2f}x")
+    print("\n2. the digits (batch 128, one thread): IGN and the GAN")
+    for name, row in table["models"].items():
+        print(f"  {name:<6}{row['ms_per_step']:>9.2f} ms per step{row['parameters']:>10,} parameters")
+    one = table["one_thread"]
+    print(f"\n3. arithmetic, one thread: matmul peak {one['peak_gflops']} GFLOP/s")
+    for group, rows in one["rates"].items():
+        print(f"  by {group}:")
+        for name, row in rows.items():
+            print(_rate_line(name, row))
+    every = table["all_threads"]
+    print(f"  {every['threads']} threads: matmul peak {every['peak_gflops']} GFLOP/s")
+    for name, row in every["rates"].items():
+        print(_rate_line(name, row))
+
+
+def main(lab=None):
+    """Measure, print, and write data/results/benchmark.json (with the lab's numbers when given)."""
+    table = measure()
+    if lab is not None:
+        table["lab"] = lab
+    _print(table)
+    target = results.save(results.path("benchmark"), table,
+                          {"rounds": ROUNDS, "repeats": REPEATS, "batches": BATCHES, "widths": WIDTHS})
+    print(f"\nwrote {target}")
+    return table
