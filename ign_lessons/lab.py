@@ -80,9 +80,11 @@ EXPERIMENTS = {
         "what": "Click on a mode of the ring, then on empty space, and read delta.",
         "expect": "delta is a landscape with one dark well per mode: low on the data, high elsewhere."},
     "3. no tightness": {
-        "preset": "IGN on ring (shipped checkpoint)", "changes": {"weights": (20, 20, 0)}, "play": True,
-        "what": "Watch the fixed points (orange) and the energy while it plays with lambda_tight = 0.",
-        "expect": "without tightness nothing pushes generated points out of the fixed set: it grows."},
+        "preset": None, "settings": {"model": "IGN", "dataset": "ring", "weights": (20, 20, 0)}, "play": True,
+        "what": "Train from scratch with lambda_tight = 0; watch the fixed points (orange) and the energy, "
+                "then Reset with lambda_tight = 1 and compare.",
+        "expect": "without tightness nothing pushes generated points out of the fixed set: more of the plane "
+                  "stays fixed."},
     "4. standard source": {
         "preset": None, "settings": {"model": "IGN", "dataset": "ring", "source": "standard"}, "play": True,
         "what": "Train from scratch with z ~ N(0, I) instead of the matched source; compare coverage.",
