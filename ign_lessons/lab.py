@@ -24,6 +24,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.axis import Axis
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import AutoLocator
 
@@ -432,13 +433,16 @@ class Frames:
     """Blitting for the live figure (matplotlib's "faster rendering by using blitting"): the axes with
     their ticks, tick labels and axis labels, most of a frame's cost (text), are drawn once and kept
     as a background; a frame restores it and draws only the artists the views put in the axes (points,
-    images, arrows, lines, titles, legends). A full draw happens only when the background changes:
-    an axes' limits, scale, ticks or labels, or the figure's size."""
+    images, arrows, lines, titles, legends). The background is drawn again only when it changes: an
+    axes' limits, scale, ticks or labels, or the figure's size.
+
+    The background is rendered with the views hidden, by the Agg canvas itself (which sends nothing to
+    the browser); the artists stay ordinary ones, so a full draw that the browser asks for (ipympl
+    does, on resizing or reconnecting) shows everything as it is."""
 
     def __init__(self, fig, axes):
         self.fig, self.axes = fig, list(axes)
         self.background, self.layout, self.full_draws = None, None, 0
-        fig.canvas.mpl_connect("draw_event", self._on_draw)
 
     def moving(self):
         """What the views drew, and the spines that frame it: every child of the axes except their
@@ -453,29 +457,29 @@ class Frames:
                               tuple(ax.get_xticks()), tuple(ax.get_yticks()), ax.get_xlabel(), ax.get_ylabel())
                              for ax in self.axes]
 
+    def _draw_background(self, moving):
+        shown = [a for a in moving if a.get_visible()]
+        for artist in shown:
+            artist.set_visible(False)
+        try:
+            FigureCanvasAgg.draw(self.fig.canvas)  # render only: a widget canvas's own draw() would send it
+        finally:
+            for artist in shown:
+                artist.set_visible(True)
+        self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        self.layout = self._layout()
+        self.full_draws += 1
+
     def show(self):
         """Put the axes' current state on the canvas and, with ipympl, send it to the browser."""
         moving = self.moving()
-        for artist in moving:
-            artist.set_animated(True)  # left out of a full draw, drawn on top of the background
-        canvas = self.fig.canvas
         if self.background is None or self._layout() != self.layout:
-            canvas.draw()  # the draw event below keeps the background and draws the moving artists
-            return
-        canvas.restore_region(self.background)
-        self._draw(moving)
-        canvas.blit(self.fig.bbox)
-
-    def _on_draw(self, event):
-        canvas = self.fig.canvas
-        self.background = canvas.copy_from_bbox(self.fig.bbox)
-        self.layout = self._layout()
-        self.full_draws += 1
-        self._draw([a for a in self.moving() if a.get_animated()])
-
-    def _draw(self, artists):
-        for artist in artists:
+            self._draw_background(moving)
+        else:
+            self.fig.canvas.restore_region(self.background)
+        for artist in moving:
             self.fig.draw_artist(artist)
+        self.fig.canvas.blit(self.fig.bbox)
 
 
 class Lab:

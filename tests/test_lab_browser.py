@@ -5,7 +5,7 @@ Screenshots go to build/browser/."""
 import time
 from pathlib import Path
 
-from conftest import CANVAS, canvas_image, settled_canvas
+from conftest import CANVAS, assert_not_blank, canvas_image, settled_canvas
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "build" / "browser"
@@ -25,9 +25,12 @@ def _button(page, text):
     return page.locator(f".jupyter-widgets button:has-text('{text}')").first
 
 
-def _shot(page, name):
-    """A screenshot of the lab once its figure has settled (and is not blank)."""
-    settled_canvas(page)
+def _shot(page, name, playing=False):
+    """A screenshot of the lab once its figure has settled (while it plays: as it is); never a blank one."""
+    if playing:
+        assert_not_blank(page)
+    else:
+        settled_canvas(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
     page.locator(".jupyter-widgets.widget-vbox").first.screenshot(path=str(path))
@@ -101,7 +104,7 @@ def test_the_lab_runs_in_jupyterlab(lab_page):
     playing_a = canvas_image(page)
     page.wait_for_timeout(1000)
     playing_b = canvas_image(page)
-    _shot(page, "5-playing")
+    _shot(page, "5-playing", playing=True)
     assert playing_a != playing_b, "the figure did not change while playing"
     clicked = time.perf_counter()
     _button(page, "Pause").click()
