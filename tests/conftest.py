@@ -77,7 +77,7 @@ def wait_for_server(server, url, token, log, seconds=90, path="/api/status"):
 
 @pytest.fixture(scope="session")
 def jupyter_server(tmp_path_factory):
-    """A JupyterLab server on a free localhost port with a random token, serving notebooks/.
+    """A JupyterLab server on a free localhost port with a random token, serving a copy of notebooks/.
 
     News and update checks are off (no network), every cell is rendered (no windowing), and the app is
     exposed to the page as window.jupyterapp so that tests can run JupyterLab commands.
@@ -91,16 +91,19 @@ def jupyter_server(tmp_path_factory):
     notebook = home / "settings" / "@jupyterlab" / "notebook-extension"
     notebook.mkdir(parents=True)  # render every cell, even off screen, so that tests can find them
     (notebook / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    # a copy of the notebooks: JupyterLab autosaves what the tests run, and the course's files must not change
+    served = home / "notebooks"
+    shutil.copytree(ROOT / "notebooks", served)
     port, token = _free_port(), secrets.token_hex(16)
     log = open(home / "server.log", "w")  # noqa: SIM115 (open for the server's whole life)
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={served}",
          "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
          "--LabApp.expose_app_in_browser=True", "--ServerApp.allow_root=True"],
-        cwd=ROOT / "notebooks", env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=served, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     wait_for_server(server, url, token, home / "server.log")
     yield {"url": url, "token": token, "log": home / "server.log"}
