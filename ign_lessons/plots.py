@@ -139,7 +139,7 @@ def class_shares(shares_by_name, ax=None, min_share=0.03, top=0.3, title="Share 
     ax.axhline(0.1, color="0.4", lw=1, ls=":", label="uniform (10%)")
     ax.axhline(min_share, color="red", lw=1, ls="--", label=f"coverage threshold ({min_share:.0%})")
     ax.set(xticks=range(10), ylim=(0, top), xlabel="predicted digit", ylabel="share of samples", title=title)
-    ax.legend(fontsize="small", ncol=3, loc="upper left")
+    ax.legend(fontsize="small", ncol=2, loc="upper left")
     return ax
 
 
@@ -172,7 +172,9 @@ def _draw_snapshot(snap, ax, real=None, arrows=None, arrow_scale=None, colorbar=
         ax.scatter(r[:, 0], r[:, 1], s=8, color=REAL_COLOUR, edgecolors="white", linewidths=0.4, label="real")
     f = snap["fake"][:n_points].numpy()
     ax.scatter(f[:, 0], f[:, 1], s=8, color=FAKE_COLOUR, edgecolors="white", linewidths=0.4, label="fake")
-    _beyond_the_frame(ax, f, limit)
+    outside = _beyond_the_frame(ax, f, limit)
+    if outside:  # said in the title, where it covers nothing
+        title = f"{title or ''}{' · ' if title else ''}{outside} outside"
     if arrows is not None:
         a = arrows[:n_arrows].detach().cpu().numpy()
         if arrow_scale is None:  # the 90th-percentile arrow is drawn 0.4 long
@@ -185,16 +187,14 @@ def _draw_snapshot(snap, ax, real=None, arrows=None, arrow_scale=None, colorbar=
 
 
 def _beyond_the_frame(ax, points, limit):
-    """Points outside the square [-limit, limit]^2 drawn on its edge as hollow triangles, with their count,
-    so that samples that left the view are seen to have left it."""
+    """Points outside the square [-limit, limit]^2 drawn on its edge as hollow triangles, so that samples
+    that left the view are seen to have left it; returns how many there are."""
     outside = np.abs(points).max(axis=1) > limit
-    if not outside.any():
-        return
-    edge = np.clip(points[outside], -0.96 * limit, 0.96 * limit)
-    ax.scatter(edge[:, 0], edge[:, 1], s=28, marker="^", facecolors="none", edgecolors=FAKE_COLOUR, linewidths=1,
-               clip_on=False, zorder=4)
-    ax.text(0.5, 0.03, f"{outside.sum()} outside (edge)", transform=ax.transAxes, ha="center",
-            fontsize=9, color=FAKE_COLOUR, bbox=dict(facecolor="white", alpha=0.8, lw=0, pad=1))
+    if outside.any():
+        edge = np.clip(points[outside], -0.96 * limit, 0.96 * limit)
+        ax.scatter(edge[:, 0], edge[:, 1], s=28, marker="^", facecolors="none", edgecolors=FAKE_COLOUR,
+                   linewidths=1, clip_on=False, zorder=4)
+    return int(outside.sum())
 
 
 def discriminator_view(D, G=None, z=None, real=None, loss="nonsaturating", arrows=True, ax=None, limit=3.0,
