@@ -7,6 +7,8 @@
     python3 course.py html       set up, then write the offline course book to build/html/ (every chapter executed)
     python3 course.py setup      only set up (virtual environment, package, Jupyter kernel)
     python3 course.py retrain    regenerate the shipped checkpoints and study results in data/
+    python3 course.py study NAME [--fast] [--force] [--jobs N] [--scheduler tcp://host:port]
+                                 run a named study (e.g. compare-2d) over seeds, resuming; --list lists them
     python3 course.py benchmark  time the training steps of every model, as ratios in one run
     python3 course.py handout OUT_DIR        student copies of the notebooks, without solutions
     python3 course.py grade NOTEBOOK...      run students' notebooks; report, CSV and feedback per exercise
@@ -132,7 +134,7 @@ def main(argv):
     if args[:1] == ["--"]:
         args = args[1:]
     if command in ("-h", "--help", "help") or command not in (
-            "setup", "lab", "explore", "test", "html", "retrain", "benchmark", "handout", "grade", "nbgrader"):
+            "setup", "lab", "explore", "test", "html", "retrain", "study", "benchmark", "handout", "grade", "nbgrader"):
         print(__doc__)
         return 0 if command in ("-h", "--help", "help") else 2
     setup()
@@ -144,7 +146,7 @@ def main(argv):
         test(args)
     elif command == "html":
         html(args)
-    elif command in ("retrain", "benchmark", "handout", "grade", "nbgrader"):
+    elif command in ("retrain", "study", "benchmark", "handout", "grade", "nbgrader"):
         run(PY, "-m", "ign_lessons", command, *args)
     return 0
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m ign_lessons retrain|benchmark|handout|grade|nbgrader ...` (see --help)."""
+"""Command line: `python -m ign_lessons retrain|study|benchmark|handout|grade|nbgrader ...` (see --help)."""
 import argparse
 import difflib
 import sys
@@ -26,6 +26,20 @@ def main(argv=None):
     retrain = sub.add_parser("retrain", help="regenerate shipped checkpoints and study results in data/")
     retrain.add_argument("names", nargs="*", help="recipes to run (default: all)")
     retrain.add_argument("--list", action="store_true", help="list the recipes and stop")
+    run = sub.add_parser("study", help="run a named study (a grid of runs over seeds), locally or on a Dask cluster",
+                         description="Run a named study: each run writes data/results/NAME/KEY.json (config, seed, "
+                         "environment, metrics, timings, git revision), the study writes data/results/NAME.json. "
+                         "Runs whose file exists are skipped (an interrupted study resumes).")
+    run.add_argument("name", nargs="?", help="the study (see --list)")
+    run.add_argument("--list", action="store_true", help="list the studies and stop")
+    run.add_argument("--fast", action="store_true",
+                     help="a tiny version of the study (seconds), written to NAME-fast/ and NAME-fast.json")
+    run.add_argument("--force", action="store_true", help="rerun runs whose results file exists")
+    run.add_argument("--jobs", type=int, default=None, metavar="N",
+                     help=f"local processes, one torch thread each (default {studies.default_jobs()}; 1: this process)")
+    run.add_argument("--scheduler", metavar="tcp://host:port",
+                     help="run on the Dask cluster of this scheduler instead (dask.distributed)")
+    run.add_argument("--out", metavar="DIR", help="results folder (default: the course's data/results)")
     bench = sub.add_parser("benchmark", help="time a training step of each model, as ratios in one run")
     bench.add_argument("--lab", action="store_true",
                        help="only the idempotence lab: one Step with its redraw, and Play's redraws per second")
@@ -36,7 +50,16 @@ def main(argv=None):
     grade.add_argument("--out", default="build/grades", help="folder for grades.csv and the feedback files")
     nbgrader = sub.add_parser("nbgrader", help="write the course as an nbgrader source folder")
     nbgrader.add_argument("out_dir", help="the nbgrader course folder (source/ign-lessons/ is made in it)")
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        options = [o for o in sub.choices[args.command]._option_string_actions if o.startswith("--")]
+        hints = []
+        for word in unknown:
+            close = difflib.get_close_matches(word.split("=")[0], options, n=1) if word.startswith("-") else []
+            hints.append(f"{word!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        sub.choices[args.command].error(f"unrecognized arguments: {', '.join(hints)}")
+    if args.command == "study":
+        return study(sub.choices["study"], args)
     if args.command in ("handout", "grade", "nbgrader"):
         try:
             return classroom(args)
@@ -62,6 +85,27 @@ def main(argv=None):
         print(f"== {name}", flush=True)
         recipes[name]()
         print(f"== {name}: {time.perf_counter() - start:.0f} s", flush=True)
+    return 0
+
+
+def study(parser, args):
+    """`python -m ign_lessons study NAME [--fast] [--force] [--jobs N] [--scheduler ADDRESS]`."""
+    studies.discover()
+    if args.list:
+        for name, spec in sorted(studies.STUDIES.items()):
+            print(f"{name:<18} {spec.doc}\n{'':<18} full: {spec.budget}")
+        return 0
+    if not args.name:
+        parser.error(f"name a study; known: {', '.join(sorted(studies.STUDIES))}")
+    if args.scheduler is not None and args.jobs is not None:
+        parser.error("--jobs and --scheduler exclude each other: the cluster's workers decide how many runs "
+                     "go at once (start them with --nthreads 1)")
+    try:
+        studies.run_study(args.name, fast=args.fast, force=args.force,
+                          jobs=args.jobs if args.jobs is not None else studies.default_jobs(),
+                          scheduler=args.scheduler, root=args.out)
+    except studies.StudyError as error:
+        parser.error(str(error))
     return 0
 
 

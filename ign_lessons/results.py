@@ -1,6 +1,8 @@
 """Study results: NAME.json files with the config that produced them; the shipped ones in data/results/.
 
-`save` writes where it is told; only the studies (python -m ign_lessons retrain) write data/.
+`save` writes where it is told; only the studies (python -m ign_lessons retrain / study) write data/.
+A study run by `python -m ign_lessons study NAME` also keeps one file per run in data/results/NAME/
+(`save_run`, `load_runs`); NAME.json is its summary.
 """
 import json
 import platform
@@ -36,6 +38,26 @@ def load(name):
         raise FileNotFoundError(f"No study results {name!r} ({where} is missing). Shipped: {known}. "
                                 "Regenerate with `python3 course.py retrain`.")
     return json.loads(where.read_text())
+
+
+def save_run(target, record):
+    """Write one run's record (a JSON dict) to `target`, atomically: an interrupted study leaves no half file."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(json.dumps(record, indent=1) + "\n")
+    partial.replace(target)
+    return target
+
+
+def load_runs(name, root=None):
+    """Every run record of study `name` (data/results/NAME/*.json, or under `root`), sorted by key."""
+    folder = (Path(root) if root is not None else path(name).parent) / name
+    if not folder.is_dir():
+        raise FileNotFoundError(f"No run files for study {name!r} ({folder} is missing). "
+                                f"Make them with `python3 course.py study {name.removesuffix('-fast')}`"
+                                + (" --fast" if name.endswith("-fast") else "") + ".")
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
 
 
 def encode_points(points):

@@ -116,13 +116,17 @@ def test_recipes_are_found_and_write_where_they_are_told(tmp_path):
     assert {"merged-vs-split", "discriminator-choices", "gan-2d-updates", "ign-2d", "ign-2d-study",
             "digit-classifier", "gan-digits"} <= set(recipes)
     assert list(recipes)[0] == "digit-classifier"
-    target = merged_vs_split.make_merged_vs_split(tmp_path / "mvs.json", steps=3, seeds={"ring": [0]},
-                                        robustness_seeds=[0], workers=1)
+    target = studies.run_study("merged-vs-split", fast=True, jobs=1, root=tmp_path, log=lambda *a, **k: None)
     record = json.loads(target.read_text())
-    assert len(record["results"]["rows"]) == len(merged_vs_split.VARIANTS)
-    assert len(record["results"]["robustness"]) == 2 * len(merged_vs_split.ROBUSTNESS)
-    assert record["config"]["steps"] == 3
-    assert set(record["results"]["time_per_step"]) == set(merged_vs_split.VARIANTS)
+    payload = record["results"]
+    assert target == tmp_path / "merged-vs-split-fast.json"
+    assert len(payload["rows"]) == len(payload["tuned"]["rows"]) == len(merged_vs_split.VARIANTS)
+    assert len(payload["robustness"]) == 2 * len(merged_vs_split.ROBUSTNESS)
+    assert payload["settings"]["steps"] == payload["tuned"]["settings"]["steps"] == merged_vs_split.FAST_STEPS
+    assert payload["settings"]["source"] == "standard" and payload["tuned"]["settings"]["source"] == "matched"
+    assert payload["tuned"]["settings"]["weights"] == [20, 20, 1] and payload["settings"]["weights"] == [20, 20, 2.5]
+    assert set(payload["time_per_step"]) == set(merged_vs_split.VARIANTS)
+    assert set(payload["samples"]) == {f"ring/{v}/0" for v in merged_vs_split.VARIANTS}
     target = discriminator_choices.make_discriminator_choices(tmp_path / "dc.json", steps=3, seeds=[0], workers=1)
     assert len(json.loads(target.read_text())["results"]["rows"]) == len(discriminator_choices.ENERGIES)
     assert {p.name: p.stat().st_mtime_ns for p in results.path("x").parent.glob("*.json")} == shipped
@@ -132,6 +136,19 @@ def test_map_runs_leaves_the_thread_count_alone():
     before = torch.get_num_threads()
     assert map_runs(pow, [(2, 3), (3, 2)]) == [8, 9]
     assert torch.get_num_threads() == before
+
+
+def test_the_tuned_settings_are_04s_defaults_and_give_the_generator_a_matched_source():
+    assert merged_vs_split.TUNED["steps"] == train.IGN_DEFAULTS["points"]["steps"]
+    assert tuple(merged_vs_split.TUNED["weights"]) == tuple(train.IGN_DEFAULTS["points"]["weights"])
+    assert merged_vs_split.TUNED["lr"] == train.IGN_DEFAULTS["points"]["lr"]
+    assert tuple(merged_vs_split.SETTINGS["weights"]) == (20, 20, 2.5)
+    assert merged_vs_split.SETTINGS["source"] == "standard"
+    points = data.toy2d("ring", 256)
+    for variant in merged_vs_split.VARIANTS:
+        nets = merged_vs_split.build(variant, 0, data.gaussian_source(points))
+        assert merged_vs_split.generator(nets).source == data.gaussian_source(points)
+        assert merged_vs_split.build(variant, 0)[next(iter(nets))].source is None
 
 
 def test_split_ign_draws_z_from_the_generators_source():

@@ -5,15 +5,23 @@ its reconstruction error delta(y) = d(f(y), y), discriminator. "split" keeps the
 gives the two roles to two networks, a generator G and an autoencoder discriminator A scored by
 d(A(y), y): the EBGAN arrangement (Zhao et al., arXiv:1609.03126). Whether the merge brings
 anything is question 1 of Su Jianlin's post (kexue.fm 9969); `run` measures it over seeds.
+
+The study "merged-vs-split" (`python3 course.py study merged-vs-split`, about 8 minutes on 2 cores;
+also the recipe of the same name) runs every variant over seeds on the ring and the grid with two sets
+of settings, and shows both in 05:
+- "paper": the weights reimplementations attribute to the paper's CelebA runs, (20, 20, 2.5), with
+  z ~ N(0, I), 3000 steps (SETTINGS);
+- "tuned": the course's 2D defaults of 04_ign_2d (train.IGN_DEFAULTS["points"]): weights (20, 20, 1),
+  z from a Gaussian matched to the data's mean and standard deviation, 5000 steps (TUNED);
+plus merged and split on the ring under the ROBUSTNESS changes to "paper" (2 seeds).
 """
 import statistics
-import time
 
 import torch
 
 from .. import data, losses, metrics, models, results, runtime, train
 from ..losses import PAPER_LISTING_WEIGHTS, IGNWeights
-from . import map_runs, recipe
+from . import map_runs, recipe, run_study, study
 
 # name -> how many networks, and the hidden width of each (3 hidden layers, as models' "mlp-ign").
 # "split-matched" narrows both networks so that G and A together have f's parameter count.
@@ -24,10 +32,11 @@ VARIANTS = {
 }
 
 # Every setting is passed explicitly to the trainers, so that changing their defaults changes nothing here.
-# The weights are the paper's CelebA weights (20, 20, 2.5), not the 2D default of train.IGN_DEFAULTS
-# (20, 20, 1): the study asks what merging does at the paper's settings; ROBUSTNESS adds the 2D default.
+# SETTINGS are the paper's: the CelebA weights (20, 20, 2.5) and z ~ N(0, I) ("source": "standard").
+# TUNED (below) are the course's 2D defaults of 04: weights (20, 20, 1), a source matched to the data
+# ("source": "matched": data.gaussian_source of the training points), 5000 steps.
 SETTINGS = {"steps": 3000, "lr": 1e-3, "betas": (0.5, 0.999), "batch": 128, "weights": IGNWeights(20, 20, 2.5),
-            "distance": "l1", "n_data": 4096, "n_eval": 2000, "eval_seed": 12345}
+            "distance": "l1", "n_data": 4096, "n_eval": 2000, "eval_seed": 12345, "source": "standard"}
 
 
 def settings_with(**changes):
@@ -38,13 +47,16 @@ def settings_with(**changes):
     return {**SETTINGS, **changes}
 
 
-def build(variant, seed=0):
-    """Fresh networks of a variant, initialised from `seed`: {"f": f} or {"G": G, "A": A}."""
+def build(variant, seed=0, source=None):
+    """Fresh networks of a variant, initialised from `seed`: {"f": f} or {"G": G, "A": A}.
+
+    source: the generating network's source (models.Idempotent), None for N(0, I)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}.")
     spec = VARIANTS[variant]
     torch.manual_seed(seed)
-    nets = [models.build("mlp-ign", hidden=spec["hidden"]) for _ in range(spec["networks"])]
+    nets = [models.build("mlp-ign", hidden=spec["hidden"], **({"source": source} if k == 0 and source else {}))
+            for k in range(spec["networks"])]
     return {"f": nets[0]} if spec["networks"] == 1 else {"G": nets[0], "A": nets[1]}
 
 
@@ -84,9 +96,11 @@ def forward_cost(variant, distance="l1"):
 def train_variant(variant, samples, seed=0, settings=None, progress=False):
     """Train one variant with the given settings; returns (nets, history).
 
-    merged: train.train_ign on f (no clamp); split*: train.train_split_ign on G and A."""
+    merged: train.train_ign on f (no clamp); split*: train.train_split_ign on G and A. With
+    settings["source"] == "matched" the generating network draws z from data.gaussian_source(samples)."""
     s = settings or SETTINGS
-    nets = build(variant, seed)
+    source = data.gaussian_source(samples) if s.get("source", "standard") == "matched" else None
+    nets = build(variant, seed, source)
     common = dict(steps=s["steps"], seed=seed, weights=tuple(s["weights"]), distance=s["distance"],
                   batch=s["batch"], lr=s["lr"], betas=tuple(s["betas"]), progress=progress)
     if "f" in nets:
@@ -216,30 +230,78 @@ ROBUSTNESS = {"lr 3e-4": {"lr": 3e-4},
                                                                   "distance": "l2sq"}}
 
 
-@recipe("merged-vs-split")
-def make_merged_vs_split(target=None, steps=SETTINGS["steps"], seeds=None, robustness_seeds=range(2), workers=2):
-    """Write data/results/merged-vs-split.json (or `target`): every variant over seeds on the ring and
-    the grid, interleaved step timings, and merged vs split under the ROBUSTNESS settings."""
-    seeds = seeds or STUDY_SEEDS
-    s = settings_with(steps=steps)
-    start = time.perf_counter()
-    rows, samples, robust = [], {}, []
-    with runtime.threads(1):
+TUNED = settings_with(steps=5000, weights=IGNWeights(20, 20, 1), source="matched")
+MAIN = {"paper": SETTINGS, "tuned": TUNED}
+MAIN_LABELS = {"paper": "the paper's weights (20, 20, 2.5), z ~ N(0, I), 3000 steps",
+               "tuned": "04's tuned defaults: weights (20, 20, 1), z matched to the data, 5000 steps"}
+ROBUSTNESS_SLUGS = {"lr 3e-4": "lr-3e-4", "weights (20, 20, 1)": "weights-20-20-1",
+                    "paper listing: weights (1, 1, 0.1), squared L2": "paper-listing"}
+ROBUSTNESS_SEEDS = (0, 1)
+FAST_STEPS = 40
+
+
+def grid(fast=False):
+    """The runs of the study "merged-vs-split": MAIN settings x data x seeds x variants, then ROBUSTNESS."""
+    seeds = {"ring": (0,)} if fast else STUDY_SEEDS
+    runs = []
+    for label, settings in MAIN.items():
+        s = settings_with(**{**settings, "steps": FAST_STEPS}) if fast else settings
         for name, name_seeds in seeds.items():
-            out = run(name_seeds, tuple(VARIANTS), (name,), s, keep=300, workers=workers, log=log_row)
-            rows += out["rows"]
-            samples.update(out["samples"])
-        for label, change in ROBUSTNESS.items():
-            out = run(robustness_seeds, ("merged", "split"), ("ring",), {**s, **change}, workers=workers,
-                      log=log_row)
-            robust += [{**row, "settings": label} for row in out["rows"]]
-        timing = time_per_step(tuple(VARIANTS), steps=min(200, s["steps"]), rounds=5, settings=s)
-    payload = {"rows": rows, "summary": summarize(rows), "samples": samples, "robustness": robust,
-               "time_per_step": timing,
-               "variants": {v: {**VARIANTS[v], "parameters": parameters(v), **forward_cost(v)} for v in VARIANTS},
-               "success": "every mode holds >= 1% of samples and >= 80% of samples lie near a mode",
-               "seconds": round(time.perf_counter() - start)}
-    print(format_table(payload["summary"]))
-    config = {**s, "seeds": {k: list(v) for k, v in seeds.items()}, "robustness": ROBUSTNESS,
-              "robustness_seeds": list(robustness_seeds), "threads": 1, "workers": workers}
-    return results.save(target or results.path("merged-vs-split"), payload, config)
+            for seed in name_seeds:
+                for variant in VARIANTS:
+                    runs.append({"key": f"{label}-{name}-{variant}-s{seed}", "config": {
+                        "group": label, "data": name, "variant": variant, "seed": seed, "settings": s, "keep": 300}})
+    for label, change in ROBUSTNESS.items():
+        s = {**SETTINGS, **change, **({"steps": FAST_STEPS} if fast else {})}
+        for seed in ROBUSTNESS_SEEDS[:1] if fast else ROBUSTNESS_SEEDS:
+            for variant in ("merged", "split"):
+                runs.append({"key": f"robust-{ROBUSTNESS_SLUGS[label]}-ring-{variant}-s{seed}", "config": {
+                    "group": "robustness", "settings_label": label, "data": "ring", "variant": variant,
+                    "seed": seed, "settings": s, "keep": 0}})
+    return runs
+
+
+def run_one(config):
+    """One run of the study: train_and_score, as numbers and kept samples (the engine writes the file)."""
+    c = config
+    s = {**c["settings"], "weights": IGNWeights(*c["settings"]["weights"]), "betas": tuple(c["settings"]["betas"])}
+    row, points, _ = train_and_score(c["data"], c["variant"], c["seed"], s, keep=c["keep"])
+    seconds = row.pop("seconds_per_step")
+    return {"metrics": row, "timings": {"seconds_per_step": seconds}, "samples": points}
+
+
+def summarize_study(records, fast=False):
+    """The summary 05 reads: for "paper" (top level, as before) and "tuned": rows, summary table, kept
+    samples; "robustness" rows; interleaved step timings; parameter and compute counts."""
+    def row(r):
+        return {**r["metrics"], "seconds_per_step": r["timings"]["seconds_per_step"]}
+
+    out = {}
+    for label in MAIN:
+        mine = [r for r in records if r["config"]["group"] == label]
+        rows = [row(r) for r in mine]
+        out[label] = {"rows": rows, "summary": summarize(rows), "label": MAIN_LABELS[label],
+                      "settings": mine[0]["config"]["settings"],
+                      "seeds": {name: sorted({r["seed"] for r in rows if r["data"] == name})
+                                for name in dict.fromkeys(r["data"] for r in rows)},
+                      "samples": {f"{r['config']['data']}/{r['config']['variant']}/{r['seed']}": r["samples"]
+                                  for r in mine}}
+    robust = [{**row(r), "settings": r["config"]["settings_label"]} for r in records
+              if r["config"]["group"] == "robustness"]
+    with runtime.threads(1):
+        timing = time_per_step(tuple(VARIANTS), steps=20 if fast else 200, rounds=2 if fast else 5)
+    print(format_table(out["paper"]["summary"]), format_table(out["tuned"]["summary"]), sep="\n")
+    return {**out["paper"], "tuned": out["tuned"], "robustness": robust, "time_per_step": timing,
+            "variants": {v: {**VARIANTS[v], "parameters": parameters(v), **forward_cost(v)} for v in VARIANTS},
+            "robustness_seeds": list(ROBUSTNESS_SEEDS[:1] if fast else ROBUSTNESS_SEEDS),
+            "success": "every mode holds >= 1% of samples and >= 80% of samples lie near a mode"}
+
+
+study("merged-vs-split", grid=grid, summarize=summarize_study,
+      budget="about 8 minutes on 2 cores (--jobs 2); --fast: seconds")(run_one)
+
+
+@recipe("merged-vs-split")
+def make_merged_vs_split():
+    """The study "merged-vs-split" on two local processes (resumes): data/results/merged-vs-split.json."""
+    return run_study("merged-vs-split", jobs=2)

@@ -1,0 +1,166 @@
+"""The study command: errors, resume and --force, local pool == Dask LocalCluster bit for bit, and the
+shipped fast results of compare-2d reproduce (on a machine like the one that made them: see the README)."""
+import json
+import os
+
+import pytest
+import torch
+
+from ign_lessons import data, metrics, results, studies
+from ign_lessons.__main__ import main
+from ign_lessons.studies import compare_2d
+
+QUIET = dict(log=lambda *args, **kwargs: None)
+
+
+# --- a tiny study, registered only in the test session: resume and --force without training ----------------
+
+def tiny_grid(fast=False):
+    return [{"key": f"tiny-s{seed}", "config": {"seed": seed, "size": 3 if fast else 5}} for seed in range(3)]
+
+
+def tiny_summarize(records, fast=False):
+    return {"total": sum(r["metrics"]["value"] for r in records)}
+
+
+def tiny_run(config):
+    value = float(torch.randn(config["size"], generator=torch.Generator().manual_seed(config["seed"])).sum())
+    return {"metrics": {"value": value, "pid": os.getpid()}, "timings": {}}
+
+
+studies.study("tiny-test", grid=tiny_grid, summarize=tiny_summarize, budget="no time")(tiny_run)
+
+
+def _mtimes(folder):
+    return {p.name: p.stat().st_mtime_ns for p in folder.glob("*.json")}
+
+
+def test_a_study_writes_one_file_per_run_and_a_summary(tmp_path):
+    target = studies.run_study("tiny-test", jobs=1, root=tmp_path, **QUIET)
+    assert target == tmp_path / "tiny-test.json"
+    files = sorted(p.name for p in (tmp_path / "tiny-test").glob("*.json"))
+    assert files == ["tiny-s0.json", "tiny-s1.json", "tiny-s2.json"]
+    record = json.loads((tmp_path / "tiny-test" / "tiny-s1.json").read_text())
+    assert {"config", "seed", "environment", "metrics", "timings", "git"} <= set(record)
+    assert record["seed"] == 1 and record["environment"]["torch_threads"] == 1
+    assert {"wall_seconds", "cpu_seconds"} <= set(record["timings"])
+    summary = json.loads(target.read_text())
+    assert summary["results"]["total"] == sum(r["metrics"]["value"] for r in results.load_runs("tiny-test", tmp_path))
+
+
+def test_existing_runs_are_skipped_and_force_reruns_them(tmp_path):
+    lines = []
+    studies.run_study("tiny-test", jobs=1, root=tmp_path, log=lambda *a, **k: lines.append(a[0]))
+    folder = tmp_path / "tiny-test"
+    first = _mtimes(folder)
+    (folder / "tiny-s1.json").unlink()
+    lines.clear()
+    studies.run_study("tiny-test", jobs=1, root=tmp_path, log=lambda *a, **k: lines.append(a[0]))
+    assert "2 already done, 1 to run" in lines[0]
+    again = _mtimes(folder)
+    assert again["tiny-s0.json"] == first["tiny-s0.json"] and again["tiny-s2.json"] == first["tiny-s2.json"]
+    studies.run_study("tiny-test", jobs=1, root=tmp_path, force=True, **QUIET)
+    forced = _mtimes(folder)
+    assert all(forced[name] != again[name] for name in forced)
+
+
+def test_a_changed_config_is_rerun_and_fast_goes_elsewhere(tmp_path):
+    studies.run_study("tiny-test", jobs=1, root=tmp_path, **QUIET)
+    record = json.loads((tmp_path / "tiny-test" / "tiny-s0.json").read_text())
+    record["config"]["size"] = 99
+    (tmp_path / "tiny-test" / "tiny-s0.json").write_text(json.dumps(record))
+    lines = []
+    studies.run_study("tiny-test", jobs=1, root=tmp_path, log=lambda *a, **k: lines.append(a[0]))
+    assert "2 already done, 1 to run" in lines[0]
+    studies.run_study("tiny-test", fast=True, jobs=1, root=tmp_path, **QUIET)
+    assert (tmp_path / "tiny-test-fast.json").exists() and len(list((tmp_path / "tiny-test-fast").glob("*"))) == 3
+    assert json.loads((tmp_path / "tiny-test" / "tiny-s0.json").read_text())["config"]["size"] == 5
+
+
+def test_the_command_line_runs_a_study_and_explains_its_errors(tmp_path, capsys):
+    assert main(["study", "tiny-test", "--jobs", "1", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "tiny-test.json").exists()
+    assert main(["study", "--list"]) == 0
+    assert "compare-2d" in capsys.readouterr().out
+    for argv, message in [(["study", "compare2d"], "did you mean 'compare-2d'"),
+                          (["study", "compare-2d", "--jbos", "2"], "did you mean '--jobs'"),
+                          (["study", "compare-2d", "--fats"], "did you mean '--fast'"),
+                          (["study", "compare-2d", "--jobs", "0"], "--jobs must be a whole number >= 1"),
+                          (["study", "compare-2d", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"],
+                           "exclude each other"),
+                          (["study"], "name a study"),
+                          (["retrain", "merged-vs-splt"], "did you mean 'merged-vs-split'")]:
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2
+        assert message in capsys.readouterr().err, argv
+
+
+def test_map_runs_takes_any_executor():
+    from concurrent.futures import ThreadPoolExecutor
+    seen = []
+    with ThreadPoolExecutor(2) as pool:
+        out = studies.map_runs(pow, [(2, 3), (3, 2), (2, 5)], executor=pool, done=lambda i, r: seen.append(i))
+    assert out == [8, 9, 32] and sorted(seen) == [0, 1, 2]
+
+
+# --- the 2D success rule on sets without modes ------------------------------------------------------------
+
+def test_shape_regions_play_the_modes_on_the_moons_and_circles():
+    for name in ("moons", "circles", "spiral"):
+        real = data.toy2d(name, 2000, seed=1)
+        assert metrics.score_any_2d(real, name)["success"], name
+        assert not metrics.score_any_2d(torch.randn(2000, 2), name)["success"], name
+    moons = data.toy2d("moons", 4000, seed=2)
+    cover = metrics.shape_coverage(moons[moons[:, 0] < 0], "moons")  # the left half of the picture
+    assert cover["modes"] < cover["of"] and not metrics.is_success(cover)
+    # circles: no region straddles the two circles, so the outer circle alone covers at most half
+    circles = data.toy2d("circles", 4000, seed=3)
+    outer = circles[circles.norm(dim=1) > 1.5]
+    assert metrics.shape_coverage(outer, "circles")["modes"] <= 4
+    assert metrics.score_any_2d(data.toy2d("ring", 2000), "ring") == metrics.score_2d(data.toy2d("ring", 2000), "ring")
+
+
+# --- compare-2d: the local pool, a Dask LocalCluster and the shipped fast results agree bit for bit -------
+
+def _numbers(records):
+    """What must agree bit for bit: each run's config, metrics and kept samples (not timings, not where)."""
+    return {r["key"]: (r["config"], r["metrics"], r["samples"]) for r in records}
+
+
+@pytest.fixture(scope="module")
+def local_fast(tmp_path_factory):
+    """compare-2d --fast on the local pool: 2 spawned processes, one torch thread each."""
+    root = tmp_path_factory.mktemp("local")
+    studies.run_study("compare-2d", fast=True, jobs=2, root=root, **QUIET)
+    return results.load_runs("compare-2d-fast", root), root
+
+
+def test_compare_2d_fast_has_every_model_data_set_and_budget(local_fast):
+    records, root = local_fast
+    assert {r["config"]["model"] for r in records} == set(compare_2d.MODELS)
+    assert {r["config"]["data"] for r in records} == set(compare_2d.FAST_DATASETS)
+    assert {b for r in records for b in r["config"]["budgets"]} == {"equal-steps", "equal-time"}
+    assert all(r["environment"]["torch_threads"] == 1 for r in records)
+    summary = json.loads((root / "compare-2d-fast.json").read_text())["results"]
+    assert len(summary["rows"]) == len(records) and summary["table"]
+    assert "gan" in compare_2d.format_table(summary["table"])
+
+
+def test_shipped_fast_results_reproduce_exactly(local_fast):
+    records, _ = local_fast
+    shipped = results.load_runs("compare-2d-fast")
+    assert _numbers(records) == _numbers(shipped), (
+        "compare-2d --fast no longer reproduces data/results/compare-2d-fast/ bit for bit. Expected only on a "
+        f"machine like the one that made it ({shipped[0]['environment']}); this one: {records[0]['environment']}")
+
+
+def test_a_dask_local_cluster_gives_the_local_pools_numbers_bit_for_bit(local_fast, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    records, _ = local_fast
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        studies.run_study("compare-2d", fast=True, scheduler=cluster, root=tmp_path, **QUIET)
+    on_cluster = results.load_runs("compare-2d-fast", tmp_path)
+    assert all(r["environment"]["torch_threads"] == 1 for r in on_cluster)
+    assert _numbers(on_cluster) == _numbers(records)
