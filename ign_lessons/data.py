@@ -133,3 +133,69 @@ def gaussian_source(samples):
         raise DataError(f"gaussian_source takes (N, 2) points, got shape {tuple(samples.shape)}.")
     samples = samples.detach().float().cpu()
     return {"mean": samples.mean(0).tolist(), "std": samples.std(0).clamp_min(1e-6).tolist()}
+
+
+# --- noise sources for images: where an IGN network's z come from ---------------------------------------
+# A source is a small JSON-friendly dict (stored in a checkpoint's metadata through the network's
+# build options) plus one function, `from_source(source, eps)`, that maps standard Gaussian noise
+# eps of the data's shape to it. Keeping the source with the model means `models.sample` and
+# `checkpoints.load` draw from the distribution the model was trained with.
+IMAGE_SOURCES = ("gaussian", "data", "frequency")
+
+
+def _image_batch(images):
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or len(images) < 2:
+        raise DataError(f"an image source is fitted to images (N, C, H, W) with N >= 2, got "
+                        f"{tuple(getattr(images, 'shape', ())) or type(images).__name__}.")
+    return images.detach().double().cpu()
+
+
+def image_source(kind, images=None):
+    """A noise source for images, fitted to `images` (N, C, H, W); pass the *training* split.
+
+    "gaussian":  z ~ N(0, I), nothing fitted: {"kind": "gaussian"}.
+    "data":      z = mean + std * eps with the per-pixel mean and standard deviation of the images
+                 (a Gaussian with the data's first two moments pixel by pixel, no correlations).
+    "frequency": stationary Gaussian noise with the images' mean power spectrum and random phase:
+                 z = m + IFFT(FFT(eps) * A / sqrt(H W)), where m is the images' mean pixel value (one
+                 number) and A[k] = sqrt(mean_n |FFT(x_n - m)[k]|^2) their root-mean-square amplitude
+                 at frequency k. White noise has E|FFT(eps)[k]|^2 = H W at every k, so
+                 E|FFT(z - m)[k]|^2 = A[k]^2: the amplitude spectrum of the digits, the phases random.
+                 It knows how strokes are correlated (their width, their contrast) but not where they are.
+    """
+    if kind == "gaussian":
+        return {"kind": "gaussian"}
+    if kind not in IMAGE_SOURCES:
+        raise DataError(f"Unknown image source {kind!r}; choose one of {', '.join(IMAGE_SOURCES)}.")
+    x = _image_batch(images)
+    if kind == "data":
+        return {"kind": "data", "mean": x.mean(0).tolist(), "std": x.std(0).clamp_min(1e-3).tolist()}
+    m = float(x.mean())
+    power = torch.fft.fft2(x - m).abs().pow(2).mean(0)             # (C, H, W), mean over images
+    return {"kind": "frequency", "mean": m, "amplitude": power.sqrt().tolist()}
+
+
+def from_source(source, eps):
+    """Map standard Gaussian noise eps (N, ...) to the source: eps itself for None or "gaussian"; for a
+    dict without "kind" (the 2D networks' `gaussian_source`) or kind "data", eps * std + mean; for
+    "frequency", noise coloured by the amplitude spectrum (see `image_source`)."""
+    kind = None if source is None else source.get("kind", "data")
+    if kind in (None, "gaussian"):
+        return eps
+    if kind == "data":
+        mean, std = (torch.tensor(source[k], dtype=eps.dtype, device=eps.device) for k in ("mean", "std"))
+        return eps * std + mean
+    if kind == "frequency":
+        amplitude = torch.tensor(source["amplitude"], dtype=eps.dtype, device=eps.device)
+        if tuple(amplitude.shape) != tuple(eps.shape[1:]):
+            raise DataError(f"this frequency source is for samples of shape {tuple(amplitude.shape)}, "
+                            f"got noise of shape {tuple(eps.shape)}.")
+        h, w = eps.shape[-2:]
+        coloured = torch.fft.ifft2(torch.fft.fft2(eps) * amplitude / math.sqrt(h * w)).real
+        return coloured + source["mean"]
+    raise DataError(f"Unknown source kind {kind!r}; choose one of {', '.join(IMAGE_SOURCES)}.")
+
+
+def source_noise(source, shape, n, seed=0, device="cpu"):
+    """n reproducible samples of a source for data of a given shape (from `noise(shape, n, seed)`)."""
+    return from_source(source, noise(shape, n, seed, device))

@@ -215,6 +215,76 @@ def self_gan_loss(f, x, z, energy, weights):
     return (wr * D(x) + wi * D(fz) - (wi + wt) * D(fz.detach())).mean()
 
 
+class Coverage(NamedTuple):
+    """The coverage term's settings: `weight` times coverage_loss, with `candidates` x batch z's per step."""
+
+    weight: float = 20.0
+    candidates: int = 4
+
+
+def as_coverage(option):
+    """None (off), a weight (candidates 4 x batch), or a Coverage / (weight, candidates) pair."""
+    if option is None:
+        return None
+    if isinstance(option, (int, float)) and not isinstance(option, bool):
+        option = Coverage(float(option))
+    try:
+        weight, candidates = option
+    except (TypeError, ValueError):
+        weight, candidates = None, None
+    good_weight = isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight > 0
+    good_candidates = isinstance(candidates, int) and not isinstance(candidates, bool) and candidates >= 1
+    if not (good_weight and good_candidates):
+        raise CourseError(f"coverage needs a weight > 0 and a whole number of candidates per real sample >= 1, "
+                          f"got {option!r}; pass None to turn it off.")
+    return Coverage(float(weight), candidates)
+
+
+def nearest_generated(x, fz, distance="l1"):
+    """Index, for each real x_i, of the nearest generated fz_j (per-sample distance; no gradient)."""
+    with torch.no_grad():
+        a, b = x.reshape(len(x), -1), fz.reshape(len(fz), -1)
+        if distance == "l1":
+            table = torch.cdist(a, b, p=1)
+        elif distance in ("l2", "l2sq"):
+            table = torch.cdist(a, b, p=2)        # the same order as the mean square, by monotonicity
+        else:
+            raise ValueError(f"Unknown distance {distance!r}; choose one of {', '.join(DISTANCES)}.")
+        return table.argmin(1)
+
+
+def coverage_loss(f, x, pool, distance="l1"):
+    """Each real sample pulls its nearest generated sample: mean_i d(x_i, f(z_j(i))).
+
+    An addition to IGN, not one of its terms (in the spirit of the non-adversarial IGN of Al-Jaff et
+    al., arXiv:2511.02614, and of IMLE, Li & Malik, arXiv:1809.09087). With a pool of candidate
+    sources z_1..z_K (K a few times the batch B of real x_1..x_B):
+
+        j(i)     = argmin_j d(x_i, f(z_j))          chosen without gradient (a lookup, not a loss)
+        coverage = (1/B) sum_i d(x_i, f(z_j(i)))    gradient into f through f(z_j(i)) only
+
+    The argmin is piecewise constant, so it has no useful gradient anyway; computing it under
+    no_grad also saves the backward pass through the K - B candidates nobody chose. Only the
+    chosen z's go through f again, with gradient. Why it fights collapse: the three IGN terms only
+    ask generated samples to be fixed points and real ones to be fixed points; nothing asks every
+    real digit to have a generated sample near it. Here a real "4" with no generated "4" nearby
+    has a large distance to its nearest f(z), and that f(z) is pulled toward it: every real
+    sample, hence every class, gets a generated neighbour. x is the target, a constant."""
+    check_source(x, pool)
+    with torch.no_grad():
+        chosen = nearest_generated(x, f(pool), distance)
+    return per_sample_distance(f(pool[chosen]), x, distance).mean()
+
+
+def denoising_loss(f, x, sigma, distance="l1"):
+    """Noise on the real inputs: mean_i d(f(x_i + sigma eps_i), x_i), gradient into f, x the target.
+
+    Another addition to IGN (the course's own try against collapse): rec asks f to fix real digits,
+    this asks f to bring slightly corrupted digits back to them, so the region that f maps onto
+    each real digit grows; a denoising autoencoder's objective (Vincent et al. 2008)."""
+    return per_sample_distance(f(x + sigma * torch.randn_like(x)), x, distance).mean()
+
+
 PAPER_LISTING_WEIGHTS = IGNWeights(1, 1, 0.1)  # and squared L2: the settings of the paper's short listing
 
 

@@ -126,7 +126,9 @@ class Idempotent(nn.Module):
 
     Also serves as an autoencoder discriminator (EBGAN), whose energy is d(f(y), y).
     `source`: the distribution of its inputs z, None for N(0, I), or {"mean": [...], "std": [...]}
-    for a Gaussian with that mean and standard deviation per coordinate (see `data.gaussian_source`)."""
+    for a Gaussian with that mean and standard deviation per coordinate (see `data.gaussian_source`),
+    or an image source of `data.image_source` ("gaussian", "data", "frequency"). It is one of the
+    network's build options, so a checkpoint stores it and `models.sample` draws from it."""
 
     role = "ign"
 
@@ -141,10 +143,7 @@ class Idempotent(nn.Module):
 
     def to_source(self, eps):
         """Map standard Gaussian noise eps to this network's source distribution (eps itself if None)."""
-        if self.source is None:
-            return eps
-        mean, std = (torch.tensor(self.source[k], dtype=eps.dtype, device=eps.device) for k in ("mean", "std"))
-        return eps * std + mean
+        return data.from_source(self.source, eps)
 
 
 class Classifier(nn.Module):
@@ -200,10 +199,10 @@ def _conv_discriminator(size=8, channels=1, width=32, refine=0):
     return Critic(ConvEncoder(size, channels, width, latent=1, refine=refine))
 
 
-def _conv_ign(size=8, channels=1, width=32, latent=32):
+def _conv_ign(size=8, channels=1, width=32, latent=32, source=None):
     body = nn.Sequential(ConvEncoder(size, channels, width, latent),
                          ConvDecoder(size, channels, width, latent))
-    return Idempotent(body, (channels, size, size))
+    return Idempotent(body, (channels, size, size), source)
 
 
 def _conv_classifier(size=8, channels=1, width=16, feature_dim=64, classes=10):

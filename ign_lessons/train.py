@@ -197,13 +197,18 @@ class GANStep(_Step):
 
 
 class IGNStep(_Step):
-    """One IGN update of the network f (losses.ign_loss), with z from f's source or from `noise(n)`."""
+    """One IGN update of the network f (losses.ign_loss), with z from f's source or from `noise(n)`.
+
+    Two additions to IGN, both off by default (and then nothing else changes, bit for bit):
+    coverage: None, a weight, or losses.Coverage(weight, candidates): adds weight x
+    losses.coverage_loss over a pool of candidates x batch fresh z's (recorded as "coverage");
+    real_noise: None or sigma > 0: adds lambda_rec x losses.denoising_loss (recorded as "denoise")."""
 
     def __init__(self, f, samples, gen, weights, distance="l1", clamp=None, clamp_ref="paired", batch=128,
-                 lr=1e-3, betas=(0.5, 0.999), noise=None):
+                 lr=1e-3, betas=(0.5, 0.999), noise=None, coverage=None, real_noise=None):
         self.f, self.samples, self.gen, self.noise = f, samples, gen, noise
         self.weights, self.distance, self.clamp, self.clamp_ref = IGNWeights(*weights), distance, clamp, clamp_ref
-        self.batch = batch
+        self.batch, self.coverage, self.real_noise = batch, losses.as_coverage(coverage), real_noise
         self.opt = torch.optim.Adam(f.parameters(), lr=lr, betas=betas)
         self.nets, self.optimizers = (f,), (self.opt,)
 
@@ -217,6 +222,13 @@ class IGNStep(_Step):
         x = _batch(self.samples, self.batch, self.gen)
         z = self.source(x)
         loss, terms = losses.ign_loss(self.f, x, z, self.weights, self.distance, self.clamp, self.clamp_ref)
+        if self.coverage is not None:
+            pool = self.source(x.repeat(self.coverage.candidates, *[1] * (x.dim() - 1)))
+            terms["coverage"] = losses.coverage_loss(self.f, x, pool, self.distance)
+            loss = loss + self.coverage.weight * terms["coverage"]
+        if self.real_noise:
+            terms["denoise"] = losses.denoising_loss(self.f, x, self.real_noise, self.distance)
+            loss = loss + self.weights.lambda_rec * terms["denoise"]
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
@@ -317,25 +329,31 @@ def _ign_settings(samples, **given):
 
 def train_ign(samples, steps=None, seed=0, weights=None, distance="l1", clamp=None,
               clamp_ref="paired", batch=None, lr=None, betas=(0.5, 0.999), f=None, noise=None,
-              progress=True, callback=None, every=100, device=None):
+              progress=True, callback=None, every=100, device=None, coverage=None, real_noise=None):
     """IGN training of one network f with its three routed terms (losses.ign_loss).
 
     steps, weights, batch, lr: None takes the default for the data's shape (IGN_DEFAULTS).
     f: None builds the default network; for (N, 2) points its source is a Gaussian with the data's
     per-coordinate mean and standard deviation (data.gaussian_source), for images N(0, I).
     noise: None draws z from f's source (N(0, I) for a network without one), or a function
-    n -> tensor of z's. Returns (f, history); the history has "loss", "rec", "idem", "tight" per
-    step and `history.settings`, the settings used."""
+    n -> tensor of z's. coverage, real_noise: additions to IGN, off by default (IGNStep).
+    Returns (f, history); the history has "loss", "rec", "idem", "tight" (and "coverage",
+    "denoise" when on) per step and `history.settings`, the settings used."""
     samples, gen, dev = prepare(samples, seed, device)
     settings = _ign_settings(samples, steps=steps, weights=weights, batch=batch, lr=lr)
     steps, weights, batch, lr = (settings[k] for k in ("steps", "weights", "batch", "lr"))
     if f is None:
         options = {"source": data.gaussian_source(samples)} if samples.dim() == 2 else {}
         f = default_models(samples, ("ign",), **options)[0]
-    step = IGNStep(f.to(dev), samples, gen, weights, distance, clamp, clamp_ref, batch, lr, betas, noise)
+    step = IGNStep(f.to(dev), samples, gen, weights, distance, clamp, clamp_ref, batch, lr, betas, noise,
+                   coverage, real_noise)
     history = run(step, steps, step.nets, "IGN", progress, callback, every)
     history.settings = {**settings, "weights": tuple(weights), "distance": distance, "clamp": clamp,
                         "clamp_ref": clamp_ref, "betas": betas, "source": getattr(f, "source", None)}
+    if step.coverage is not None:
+        history.settings["coverage"] = tuple(step.coverage)
+    if real_noise:
+        history.settings["real_noise"] = real_noise
     return f, history
 
 
