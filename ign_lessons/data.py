@@ -140,7 +140,7 @@ def gaussian_source(samples):
 # build options) plus one function, `from_source(source, eps)`, that maps standard Gaussian noise
 # eps of the data's shape to it. Keeping the source with the model means `models.sample` and
 # `checkpoints.load` draw from the distribution the model was trained with.
-IMAGE_SOURCES = ("gaussian", "data", "frequency")
+IMAGE_SOURCES = ("gaussian", "data", "frequency", "subspace")
 
 
 def _image_batch(images):
@@ -150,7 +150,7 @@ def _image_batch(images):
     return images.detach().double().cpu()
 
 
-def image_source(kind, images=None):
+def image_source(kind, images=None, dims=8):
     """A noise source for images, fitted to `images` (N, C, H, W); pass the *training* split.
 
     "gaussian":  z ~ N(0, I), nothing fitted: {"kind": "gaussian"}.
@@ -162,6 +162,9 @@ def image_source(kind, images=None):
                  at frequency k. White noise has E|FFT(eps)[k]|^2 = H W at every k, so
                  E|FFT(z - m)[k]|^2 = A[k]^2: the amplitude spectrum of the digits, the phases random.
                  It knows how strokes are correlated (their width, their contrast) but not where they are.
+    "subspace":  a low-dimensional source, as a GAN's latent space is: z = mean + sum_k e_k sqrt(l_k) v_k
+                 over the images' `dims` leading principal directions v_k (variances l_k), with the first
+                 `dims` entries of eps as e_k; every z lies in a `dims`-dimensional plane through the mean.
     """
     if kind == "gaussian":
         return {"kind": "gaussian"}
@@ -170,6 +173,15 @@ def image_source(kind, images=None):
     x = _image_batch(images)
     if kind == "data":
         return {"kind": "data", "mean": x.mean(0).tolist(), "std": x.std(0).clamp_min(1e-3).tolist()}
+    if kind == "subspace":
+        if not isinstance(dims, int) or not 1 <= dims <= min(x[0].numel(), len(x) - 1):
+            raise DataError(f"a subspace source needs 1 <= dims <= {min(x[0].numel(), len(x) - 1)} (pixels, "
+                            f"images - 1), got {dims!r}.")
+        flat = x.flatten(1)
+        mean = flat.mean(0)
+        _, values, vectors = torch.linalg.svd(flat - mean, full_matrices=False)
+        basis = vectors[:dims] * (values[:dims] / math.sqrt(len(flat) - 1))[:, None]
+        return {"kind": "subspace", "mean": mean.reshape(x.shape[1:]).tolist(), "basis": basis.tolist()}
     m = float(x.mean())
     power = torch.fft.fft2(x - m).abs().pow(2).mean(0)             # (C, H, W), mean over images
     return {"kind": "frequency", "mean": m, "amplitude": power.sqrt().tolist()}
@@ -193,6 +205,12 @@ def from_source(source, eps):
         h, w = eps.shape[-2:]
         coloured = torch.fft.ifft2(torch.fft.fft2(eps) * amplitude / math.sqrt(h * w)).real
         return coloured + source["mean"]
+    if kind == "subspace":
+        mean, basis = (torch.tensor(source[k], dtype=eps.dtype, device=eps.device) for k in ("mean", "basis"))
+        if mean.numel() != eps[0].numel():
+            raise DataError(f"this subspace source is for samples of shape {tuple(mean.shape)}, "
+                            f"got noise of shape {tuple(eps.shape)}.")
+        return (eps.flatten(1)[:, :len(basis)] @ basis).reshape(eps.shape) + mean
     raise DataError(f"Unknown source kind {kind!r}; choose one of {', '.join(IMAGE_SOURCES)}.")
 
 

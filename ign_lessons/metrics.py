@@ -27,6 +27,7 @@ from .losses import energy
 from .runtime import CourseError
 
 NEAR_SUCCESS = 0.8  # the 2D success rule: every mode covered and at least this share near a mode
+DIGITS_CLASSES_SUCCESS, DIGITS_FD_SUCCESS = 9, 2.0  # the digits rule: >= 9 classes, FD <= 2x the floor
 
 
 def mode_coverage(samples, name="ring", radius=None, min_share=0.01):
@@ -52,6 +53,12 @@ def is_success(cover):
     """The course's 2D success rule, for a `mode_coverage` result: every mode holds at least 1% of
     the samples (is covered) and at least 80% of the samples lie near a mode."""
     return bool(cover["modes"] == cover["of"] and cover["near"] >= NEAR_SUCCESS)
+
+
+def is_digits_success(fd, floor, classes):
+    """The course's digits success rule, beside the 2D one: at least 9 of the 10 classes hold 3% of
+    the samples (`DigitsQuality.covered()`) and the Frechet distance is at most 2x the real-data floor."""
+    return bool(classes >= DIGITS_CLASSES_SUCCESS and fd <= DIGITS_FD_SUCCESS * floor)
 
 
 def score_2d(samples, name):

@@ -56,7 +56,22 @@ def test_frequency_source_matches_the_spectrum_not_the_pixels(images):
     assert abs(float(z.std()) - float(images.std())) < 0.05  # Parseval: the same total power
 
 
+@pytest.mark.parametrize("dims", [1, 8, 20])
+def test_subspace_source_is_low_dimensional_along_the_data_s_main_directions(images, dims):
+    source = data.image_source("subspace", images, dims=dims)
+    z = data.source_noise(source, (1, 8, 8), 5000, seed=0).flatten(1).double()
+    centred = z - torch.tensor(source["mean"]).flatten()
+    assert torch.linalg.matrix_rank(centred, rtol=1e-5) == dims  # every z in a dims-dimensional plane
+    flat = images.flatten(1).double()
+    top = torch.linalg.eigvalsh(torch.cov(flat.T)).flip(0)[:dims]  # the data's largest variances ...
+    got = torch.linalg.eigvalsh(torch.cov(centred.T)).flip(0)[:dims]  # ... are the source's
+    assert ((got - top).abs() / top).max() < 0.1
+    assert (z.mean(0) - flat.mean(0)).abs().max() < 0.1
+
+
 def test_sources_refuse_bad_input(images):
+    with pytest.raises(data.DataError, match="dims"):
+        data.image_source("subspace", images, dims=0)
     with pytest.raises(data.DataError, match="choose one of"):
         data.image_source("pink", images)
     with pytest.raises(data.DataError, match="N >= 2"):

@@ -164,3 +164,41 @@ def test_a_dask_local_cluster_gives_the_local_pools_numbers_bit_for_bit(local_fa
     on_cluster = results.load_runs("compare-2d-fast", tmp_path)
     assert all(r["environment"]["torch_threads"] == 1 for r in on_cluster)
     assert _numbers(on_cluster) == _numbers(records)
+
+
+# --- compare-digits: every model and budget, its rule, and the shipped fast results reproduce -------------
+
+@pytest.fixture(scope="module")
+def digits_fast(tmp_path_factory):
+    root = tmp_path_factory.mktemp("digits")
+    studies.run_study("compare-digits", fast=True, jobs=2, root=root, **QUIET)
+    return results.load_runs("compare-digits-fast", root), root
+
+
+def test_compare_digits_fast_has_every_model_budget_and_measure(digits_fast):
+    from ign_lessons.studies import compare_digits
+    records, root = digits_fast
+    assert {r["config"]["model"] for r in records} == set(compare_digits.MODELS)
+    assert {b for r in records for b in r["config"]["budgets"]} == {"equal-steps", "equal-time"}
+    for r in records:
+        m, t = r["metrics"], r["timings"]
+        assert m["fd_trace"][-1][0] == r["config"]["steps"] and m["losses"] and m["parameters"] > 0
+        assert t["step_peak_bytes"] > 0 and t["held_bytes"] > 0
+        assert ("idem_error" in m) == (r["config"]["model"] != "gan")
+        assert m["success"] == metrics.is_digits_success(m["fd"], m["floor"], m["classes"])
+    summary = json.loads((root / "compare-digits-fast.json").read_text())["results"]
+    assert {t["model"] for t in summary["table"]} == set(compare_digits.MODELS)
+
+
+def test_compare_digits_shipped_fast_results_reproduce_exactly(digits_fast):
+    records, _ = digits_fast
+    shipped = results.load_runs("compare-digits-fast")
+    assert _numbers(records) == _numbers(shipped), (
+        "compare-digits --fast no longer reproduces data/results/compare-digits-fast/ bit for bit. Expected only on "
+        f"a machine like the one that made it ({shipped[0]['environment']}); this one: {records[0]['environment']}")
+
+
+def test_the_digits_success_rule():
+    assert metrics.is_digits_success(fd=30.0, floor=15.0, classes=9)
+    assert not metrics.is_digits_success(fd=30.1, floor=15.0, classes=10)   # just over 2x the floor
+    assert not metrics.is_digits_success(fd=16.0, floor=15.0, classes=8)    # a class missing too many
