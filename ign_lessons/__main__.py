@@ -9,15 +9,17 @@ from . import studies
 
 
 def lab_benchmark():
-    """The lab's responsiveness on this machine (one torch thread, as in the notebook)."""
+    """The lab's responsiveness on this machine (one torch thread, as in the notebook); returns its rows."""
     import matplotlib
     matplotlib.use("Agg")
     from . import lab, runtime
     runtime.start(report=False)
     print("idempotence lab (08), kernel side: one Step with its full redraw, and Play's redraws per second")
-    for kind, row in lab.benchmark().items():
+    rows = lab.benchmark()
+    for kind, row in rows.items():
         print(f"  {kind:9s}  Step + redraw {row['step_seconds']:.3f} s (budget 0.5 s)   Play "
               f"{row['frames_per_second']:.1f} redraws/s (at least 5), {row['steps_per_second']} steps/s")
+    return rows
 
 
 def main(argv=None):
@@ -43,6 +45,9 @@ def main(argv=None):
     bench = sub.add_parser("benchmark", help="time a training step of each model, as ratios in one run")
     bench.add_argument("--lab", action="store_true",
                        help="only the idempotence lab: one Step with its redraw, and Play's redraws per second")
+    bench.add_argument("--quality", action="store_true",
+                       help="also train the GAN and IGN of 07 for a minute at the course's and at the fastest "
+                            "batch size: does the faster rate buy quality per second? (about 5 minutes)")
     handout = sub.add_parser("handout", help="write student copies of the notebooks, without their solutions")
     handout.add_argument("out_dir", help="folder for the copies")
     grade = sub.add_parser("grade", help="run student notebooks and report each exercise's verdict")
@@ -66,10 +71,10 @@ def main(argv=None):
         except (FileNotFoundError, ValueError) as error:
             parser.exit(2, f"python -m ign_lessons {args.command}: {error}\n")
     if args.command == "benchmark":
+        lab = lab_benchmark()
         if not args.lab:
             from .studies import benchmark
-            benchmark.main()
-        lab_benchmark()
+            benchmark.main(lab=lab, quality=args.quality)
         return 0
     recipes = studies.discover()
     if args.list:

@@ -20,3 +20,11 @@ def test_every_form_and_model_step_runs_and_costs_something():
     assert benchmark.flops(steps["IGN"]) > benchmark.flops(steps["GAN"]) > 0  # IGN runs f 4 times per step
     seconds = benchmark._timed({"a": lambda: None}, rounds=2, repeats=2)
     assert set(seconds) == {"a"} and seconds["a"] >= 0
+
+
+def test_time_shares_split_a_step_into_matmuls_and_the_rest():
+    steps = benchmark.digit_steps(batch=16, width=16)
+    share = benchmark.time_shares(steps["IGN"])
+    assert 0 < share < 1   # some of a step is convolutions, not all of it
+    layer, x = torch.nn.Linear(256, 256), torch.randn(512, 256)
+    assert benchmark.time_shares(lambda: layer(x).sum().backward()) > 0.5  # a big matmul is most of its step

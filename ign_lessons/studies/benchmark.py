@@ -9,13 +9,20 @@ Writes data/results/benchmark.json and prints its tables:
 3. arithmetic: the floating-point operations of one digits training step (torch's flop counter, which
    counts matrix multiplies and convolutions), the rate achieved, and that rate as a share of this
    machine's matrix-multiply peak (a large float32 matmul, timed in the same run); how time and rate
-   grow with the batch size and with the width, and what each knob gives: a larger batch,
-   channels-last memory, a second thread.
+   grow with the batch size and with the width, and what each knob gives: a larger batch, a wider
+   network, channels-last memory, compiled networks (torch.compile), a second thread;
+4. where the time goes: the share of a step's time spent in convolutions and matrix multiplies (the
+   flops the rate counts) and in everything else (normalisation, activations, the optimiser), from
+   the torch profiler; it explains why small 8x8 convolutions stay far from the matmul peak;
+5. with `--quality` (a few minutes more): does the batch size that maximises the rate buy quality per
+   wall-clock second? The GAN and IGN of 07 (studies.compare_digits) train for the same seconds at
+   the course's batch and at the best batch, as step counts from the speeds measured in the run.
 Timings are interleaved in rounds (each case once per round) so that load on the machine hits every
 case alike, and medians over rounds are kept.
 """
 import statistics
 import time
+import warnings
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -24,7 +31,8 @@ from .. import data, losses, models, results, runtime, train
 
 ROUNDS, REPEATS = 5, 10
 BATCHES = (32, 128, 512, 2048)
-WIDTHS = (16, 32, 64)
+WIDTHS = (16, 32, 64, 128, 256)
+QUALITY_SECONDS = 60
 
 
 def _timed(cases, rounds=ROUNDS, repeats=REPEATS):
@@ -69,7 +77,7 @@ def forms(batch=128):
     return cases
 
 
-def digit_steps(batch=128, width=32, channels_last=False):
+def digit_steps(batch=128, width=32, channels_last=False, compiled=False):
     """{"IGN": step, "GAN": step} on the digits' training split: the steps the trainers run, with their
     networks (for parameter counts) under "nets"."""
     x = data.digits(split="train")[0]
@@ -83,13 +91,17 @@ def digit_steps(batch=128, width=32, channels_last=False):
             net.to(memory_format=torch.channels_last)
     ign = train.IGNStep(f, x, gen, train.IGN_DEFAULTS["images"]["weights"], batch=batch)
     gan = train.GANStep(G, D, x, gen, batch=batch)
+    if compiled:  # the steps call compiled networks; the optimisers keep the original parameters
+        ign.f, gan.G, gan.D = torch.compile(f), torch.compile(G), torch.compile(D)
     return {"IGN": ign, "GAN": gan, "nets": {"IGN": (f,), "GAN": (G, D)}}
 
 
 def flops(step):
     """Floating-point operations of one call of `step` (matrix multiplies and convolutions, forward and
     backward), counted by torch.utils.flop_counter."""
-    with FlopCounterMode(display=False) as counter:
+    with warnings.catch_warnings(), FlopCounterMode(display=False) as counter:
+        # the counter's global module hooks would fire twice in compiled networks; their flops are counted once
+        warnings.filterwarnings("ignore", message="Using `torch.compile")
         step()
     return counter.get_total_flops()
 
@@ -122,15 +134,68 @@ def arithmetic(peak):
     rows = {"batch": _rate_rows(by_batch, peak), "width": _rate_rows(by_width, peak)}
     best = max(BATCHES, key=lambda b: rows["batch"][f"IGN batch {b}"]["gflops"])
     for batch in sorted({128, best}):
-        plain, last = digit_steps(batch=batch), digit_steps(batch=batch, channels_last=True)
-        knobs.update({f"{m} batch {batch}": (plain[m], flops(plain[m])) for m in ("IGN", "GAN")})
-        knobs.update({f"{m} batch {batch}, channels-last": (last[m], flops(last[m])) for m in ("IGN", "GAN")})
+        variants = {"": digit_steps(batch=batch), ", channels-last": digit_steps(batch=batch, channels_last=True),
+                    ", compiled": _compiled(batch)}
+        for label, steps in variants.items():
+            if steps is not None:
+                knobs.update({f"{m} batch {batch}{label}": (steps[m], flops(steps[m])) for m in ("IGN", "GAN")})
     rows["knobs"] = _rate_rows(knobs, peak)
     return rows, best
 
 
-def measure():
-    """Every table of the benchmark, as one JSON-ready dict."""
+def _compiled(batch):
+    """digit_steps with torch.compile'd networks, compiled by a first call; None where compiling fails
+    (it needs a C++ compiler)."""
+    try:
+        steps = digit_steps(batch=batch, compiled=True)
+        steps["IGN"](), steps["GAN"]()
+        return steps
+    except Exception as error:  # noqa: BLE001 - any failure of the compiler toolchain means "not available"
+        print(f"  (torch.compile not available here: {type(error).__name__}: {str(error)[:120]})")
+        return None
+
+
+MATMUL_OPS = ("conv", "mm", "addmm", "bmm", "matmul", "linear")
+
+
+def time_shares(step):
+    """Share of one step's own CPU time in convolutions and matrix multiplies, and in the rest (torch profiler,
+    after a warm-up call)."""
+    step()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        step()
+    heavy = total = 0.0
+    for event in prof.key_averages():
+        total += event.self_cpu_time_total
+        name = event.key.split("::")[-1]
+        if any(name.startswith(op) or op in name.split("_") for op in MATMUL_OPS):
+            heavy += event.self_cpu_time_total
+    return round(heavy / total, 3)
+
+
+def quality_per_second(batches, seconds=QUALITY_SECONDS, seed=0):
+    """The GAN and IGN of 07 trained for `seconds` of this machine's time at each batch size (a step count
+    from the speed measured here), then scored: does a faster rate buy quality per second?"""
+    from . import compare_digits
+    images = data.digits(split="train")[0]
+    rows = {}
+    for model in ("gan", "ign-tight"):
+        for batch in batches:
+            settings = {**compare_digits.MODELS[model], "batch": batch}
+            _, probe = compare_digits.make_step(settings, images, seed)
+            ms = _timed({"step": probe}, rounds=3, repeats=5)["step"] * 1e3
+            steps = max(10, int(seconds * 1e3 / ms))
+            generator, step = compare_digits.make_step(settings, images, seed)
+            train.run(step, steps, step.nets, model, progress=False)
+            score, _ = compare_digits.score(generator, step)
+            rows[f"{model} batch {batch}"] = {"ms_per_step": round(ms, 2), "steps": steps,
+                                              "fd_over_floor": round(score["fd"] / score["floor"], 2),
+                                              "classes": score["classes"]}
+    return rows
+
+
+def measure(quality=False):
+    """Every table of the benchmark, as one JSON-ready dict (with `quality`: quality_per_second too)."""
     form_seconds = _timed(forms())
     data_of = lambda name: name.split(":")[0]
     fastest = {label: min(s for name, s in form_seconds.items() if data_of(name) == label)
@@ -154,8 +219,15 @@ def measure():
         cases = {f"{m} batch {best}, {runtime.CORES} threads": (at_best[m], flops(at_best[m])) for m in ("IGN", "GAN")}
         all_threads = {"threads": torch.get_num_threads(), "peak_gflops": round(peak_all / 1e9, 1),
                        "rates": _rate_rows(cases, peak_all)}
-    return {"torch": torch.__version__, "forms": form_rows, "models": model_rows,
-            "one_thread": one_thread, "all_threads": all_threads}
+    with runtime.threads(1):
+        shares = {f"{m} batch {b}": time_shares(digit_steps(batch=b)[m]) for b in sorted({128, best})
+                  for m in ("IGN", "GAN")}
+        table = {"torch": torch.__version__, "forms": form_rows, "models": model_rows,
+                 "one_thread": one_thread, "all_threads": all_threads, "matmul_time_share": shares}
+        if quality:
+            table["quality_per_second"] = {"seconds": QUALITY_SECONDS,
+                                           "rows": quality_per_second(sorted({128, best}))}
+    return table
 
 
 def _rate_line(name, row):
@@ -181,11 +253,26 @@ def _print(table):
     print(f"  {every['threads']} threads: matmul peak {every['peak_gflops']} GFLOP/s")
     for name, row in every["rates"].items():
         print(_rate_line(name, row))
+    print("\n4. share of a step's time in convolutions and matrix multiplies (the rest: normalisation, "
+          "activations, the optimiser)")
+    for name, share in table["matmul_time_share"].items():
+        print(f"  {name:<20}{share:>7.0%}")
+    if "quality_per_second" in table:
+        q = table["quality_per_second"]
+        print(f"\n5. quality per wall-clock second: {q['seconds']} s of training at each batch size")
+        for name, row in q["rows"].items():
+            print(f"  {name:<22}{row['ms_per_step']:>8.1f} ms/step {row['steps']:>6} steps   "
+                  f"FD {row['fd_over_floor']:>5.2f}x floor, {row['classes']} classes")
+    if "lab" in table:
+        print("\n6. the idempotence lab (08), kernel side")
+        for kind, row in table["lab"].items():
+            print(f"  {kind:9s}  Step + redraw {row['step_seconds']:.3f} s (budget 0.5 s)   Play "
+                  f"{row['frames_per_second']:.1f} redraws/s (at least 5)")
 
 
-def main(lab=None):
+def main(lab=None, quality=False):
     """Measure, print, and write data/results/benchmark.json (with the lab's numbers when given)."""
-    table = measure()
+    table = measure(quality)
     if lab is not None:
         table["lab"] = lab
     _print(table)
