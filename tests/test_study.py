@@ -128,12 +128,22 @@ def _numbers(records):
     return {r["key"]: (r["config"], r["metrics"], r["samples"]) for r in records}
 
 
+def _fast_on_the_local_pool(name, root):
+    """A study --fast on the local pool (2 spawned processes, one torch thread each): (records, root)."""
+    studies.run_study(name, fast=True, jobs=2, root=root, **QUIET)
+    return results.load_runs(f"{name}-fast", root), root
+
+
+def _assert_reproduces_shipped(name, records):
+    shipped = results.load_runs(f"{name}-fast")
+    assert _numbers(records) == _numbers(shipped), (
+        f"{name} --fast no longer reproduces data/results/{name}-fast/ bit for bit. Expected only on a machine "
+        f"like the one that made it ({shipped[0]['environment']}); this one: {records[0]['environment']}")
+
+
 @pytest.fixture(scope="module")
 def local_fast(tmp_path_factory):
-    """compare-2d --fast on the local pool: 2 spawned processes, one torch thread each."""
-    root = tmp_path_factory.mktemp("local")
-    studies.run_study("compare-2d", fast=True, jobs=2, root=root, **QUIET)
-    return results.load_runs("compare-2d-fast", root), root
+    return _fast_on_the_local_pool("compare-2d", tmp_path_factory.mktemp("local"))
 
 
 def test_compare_2d_fast_has_every_model_data_set_and_budget(local_fast):
@@ -148,11 +158,7 @@ def test_compare_2d_fast_has_every_model_data_set_and_budget(local_fast):
 
 
 def test_shipped_fast_results_reproduce_exactly(local_fast):
-    records, _ = local_fast
-    shipped = results.load_runs("compare-2d-fast")
-    assert _numbers(records) == _numbers(shipped), (
-        "compare-2d --fast no longer reproduces data/results/compare-2d-fast/ bit for bit. Expected only on a "
-        f"machine like the one that made it ({shipped[0]['environment']}); this one: {records[0]['environment']}")
+    _assert_reproduces_shipped("compare-2d", local_fast[0])
 
 
 def test_a_dask_local_cluster_gives_the_local_pools_numbers_bit_for_bit(local_fast, tmp_path):
@@ -170,9 +176,7 @@ def test_a_dask_local_cluster_gives_the_local_pools_numbers_bit_for_bit(local_fa
 
 @pytest.fixture(scope="module")
 def digits_fast(tmp_path_factory):
-    root = tmp_path_factory.mktemp("digits")
-    studies.run_study("compare-digits", fast=True, jobs=2, root=root, **QUIET)
-    return results.load_runs("compare-digits-fast", root), root
+    return _fast_on_the_local_pool("compare-digits", tmp_path_factory.mktemp("digits"))
 
 
 def test_compare_digits_fast_has_every_model_budget_and_measure(digits_fast):
@@ -191,11 +195,7 @@ def test_compare_digits_fast_has_every_model_budget_and_measure(digits_fast):
 
 
 def test_compare_digits_shipped_fast_results_reproduce_exactly(digits_fast):
-    records, _ = digits_fast
-    shipped = results.load_runs("compare-digits-fast")
-    assert _numbers(records) == _numbers(shipped), (
-        "compare-digits --fast no longer reproduces data/results/compare-digits-fast/ bit for bit. Expected only on "
-        f"a machine like the one that made it ({shipped[0]['environment']}); this one: {records[0]['environment']}")
+    _assert_reproduces_shipped("compare-digits", digits_fast[0])
 
 
 def test_the_digits_success_rule():
