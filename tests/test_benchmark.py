@@ -23,8 +23,9 @@ def test_every_form_and_model_step_runs_and_costs_something():
 
 
 def test_time_shares_split_a_step_into_matmuls_and_the_rest():
-    steps = benchmark.digit_steps(batch=16, width=16)
-    share = benchmark.time_shares(steps["IGN"])
-    assert 0 < share < 1   # some of a step is convolutions, not all of it
-    layer, x = torch.nn.Linear(256, 256), torch.randn(512, 256)
+    y = torch.randn(1024, 1024, requires_grad=True)
+    assert benchmark.time_shares(lambda: (y.relu() * 2).sum().backward()) == 0  # no matmul at all (warms the profiler)
+    layer, x = torch.nn.Linear(1024, 1024), torch.randn(1024, 1024)
     assert benchmark.time_shares(lambda: layer(x).sum().backward()) > 0.5  # a big matmul is most of its step
+    share = benchmark.time_shares(benchmark.digit_steps(batch=16, width=16)["IGN"])
+    assert 0 < share < 1  # some of a step is convolutions, not all of it
