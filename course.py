@@ -10,6 +10,7 @@
     python3 course.py study NAME [--fast] [--force] [--jobs N] [--scheduler tcp://host:port]
                                  run a named study (e.g. compare-2d) over seeds, resuming; --list lists them
     python3 course.py benchmark  time the training steps of every model, as ratios in one run
+    python3 course.py mutate     mutation testing of losses, train and metrics (mutmut, ~6 min; not in test)
     python3 course.py handout OUT_DIR        student copies of the notebooks, without solutions
     python3 course.py grade NOTEBOOK...      run students' notebooks; report, CSV and feedback per exercise
     python3 course.py nbgrader OUT_DIR       the course as an nbgrader source folder
@@ -20,6 +21,7 @@ Options: `lab --no-browser` for headless machines; `html --fast` for a quick ren
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -124,6 +126,16 @@ def test(args):
     run(PY, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env", *args, env=env)
 
 
+def mutate(args):
+    """mutmut over the core (pyproject.toml's [tool.mutmut]): one thread per test process, fast mode; then the
+    survivors. Starts afresh each time (mutmut keeps old verdicts when only the tests changed); mutants/ is
+    git-ignored and stays for `mutmut show NAME`."""
+    shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+    env = dict(os.environ, IGN_LESSONS_FAST="1", MPLBACKEND="Agg", OMP_NUM_THREADS="1")
+    run(PY, "-m", "mutmut", "run", "--max-children", str(os.cpu_count() or 2), *args, env=env)
+    run(PY, "-m", "mutmut", "results", env=env)
+
+
 def html(args):
     """The offline course book (ign_lessons/book.py): `html [--fast] [--out DIR] [CHAPTER ...]`."""
     run(PY, "-m", "ign_lessons.book", *args)
@@ -134,7 +146,8 @@ def main(argv):
     if args[:1] == ["--"]:
         args = args[1:]
     if command in ("-h", "--help", "help") or command not in (
-            "setup", "lab", "explore", "test", "html", "retrain", "study", "benchmark", "handout", "grade", "nbgrader"):
+            "setup", "lab", "explore", "test", "html", "retrain", "study", "benchmark", "handout", "grade", "nbgrader",
+            "mutate"):
         print(__doc__)
         return 0 if command in ("-h", "--help", "help") else 2
     setup()
@@ -146,6 +159,8 @@ def main(argv):
         test(args)
     elif command == "html":
         html(args)
+    elif command == "mutate":
+        mutate(args)
     elif command in ("retrain", "study", "benchmark", "handout", "grade", "nbgrader"):
         run(PY, "-m", "ign_lessons", command, *args)
     return 0

@@ -165,3 +165,82 @@ def test_mode_coverage_is_invariant_to_order_and_bounded(n, seed):
     a, b = metrics.mode_coverage(x, "ring"), metrics.mode_coverage(x[order], "ring")
     assert a == b
     assert 0 <= a["modes"] <= 8 and 0 <= a["near"] <= 1 and sum(a["shares"]) <= 1 + 1e-6
+
+
+# --- survivors of mutation testing (python3 course.py mutate): each test kills a mutant that changed a result -----
+
+def test_ebgan_discriminator_loss_is_energy_of_reals_plus_the_hinge_on_fakes():
+    A, x, fake = _net(1), torch.randn(12, 2, dtype=torch.float64), torch.randn(12, 2, dtype=torch.float64)
+    for margin in (0.1, 5.0):
+        want = losses.energy(A, x).mean() + (margin - losses.energy(A, fake)).clamp_min(0).mean()
+        assert torch.allclose(losses.ebgan_d_loss(A, x, fake, margin), want)
+    energy = lambda y: losses.energy(A, y, "l2sq")
+    assert torch.allclose(losses.ebgan_d_loss(A, x, fake, 0.2, "l2sq"),
+                          energy(x).mean() + (0.2 - energy(fake)).clamp_min(0).mean())
+
+
+def test_split_ign_terms_and_step_weigh_the_three_losses_with_their_signs():
+    G, A = _net(2), _net(3)
+    x, z = torch.randn(10, 2, dtype=torch.float64), torch.randn(10, 2, dtype=torch.float64)
+    rec, idem, tight = losses.split_ign_terms(G, A, x, z, "l1")
+    fake = G(z)
+    assert torch.allclose(tight, -losses.per_sample_distance(A(fake), fake, "l1").mean()) and tight < 0
+    assert torch.allclose(rec, losses.per_sample_distance(A(x), x, "l1").mean())
+    _, _, tight_sq = losses.split_ign_terms(G, A, x, z, "l2sq")
+    assert torch.allclose(tight_sq, -losses.per_sample_distance(A(fake), fake, "l2sq").mean())
+    step = train.SplitIGNStep(G, A, x, torch.Generator().manual_seed(0), IGNWeights(2, 3, 5), batch=10)
+    out = step()
+    assert torch.allclose(out["loss"], 2 * out["rec"] + 3 * out["idem"] + 5 * out["tight"])
+
+
+def test_fake_gradients_are_each_samples_own_gradient():
+    torch.manual_seed(0)
+    D = models.build("mlp-discriminator", hidden=8).double()
+    fake = torch.randn(6, 2, dtype=torch.float64)
+    arrows = losses.fake_gradients(D, fake)
+    for i in range(len(fake)):
+        one = fake[i:i + 1].clone().requires_grad_(True)
+        grad, = torch.autograd.grad(F.softplus(-D(one)).sum(), one)
+        assert torch.allclose(arrows[i], -grad[0])
+
+
+def test_the_r1_penalty_trains_the_discriminator_through_its_input_gradient():
+    torch.manual_seed(0)
+    D = models.build("mlp-discriminator", hidden=8)
+    penalty = train._r1_penalty(D, torch.randn(16, 2))
+    grads = torch.autograd.grad(penalty, list(D.parameters()), allow_unused=True)
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def test_the_coverage_and_denoising_terms_enter_the_ign_step_with_their_weights():
+    x = data.toy2d("ring", 64, seed=0)
+    torch.manual_seed(0)
+    f = models.build("mlp-ign", hidden=16)
+    step = train.IGNStep(f, x, torch.Generator().manual_seed(0), IGNWeights(3, 1, 1), batch=32,
+                         coverage=losses.Coverage(7.0, 2), real_noise=0.2)
+    out = step()
+    base = 3 * out["rec"] + out["idem"] + out["tight"]
+    assert out["coverage"] > 0 and out["denoise"] > 0
+    assert torch.allclose(out["loss"], base + 7.0 * out["coverage"] + 3 * out["denoise"], atol=1e-6)
+
+
+def test_every_step_gives_its_optimisers_the_learning_rates_and_betas_it_was_given():
+    x, gen, betas = data.toy2d("ring", 64, seed=0), torch.Generator().manual_seed(0), (0.3, 0.9)
+    G, D, f, A = (models.build(name, hidden=8) for name in ("mlp-generator", "mlp-discriminator", "mlp-ign", "mlp-ign"))
+    steps = {"gan": train.GANStep(G, D, x, gen, lr_g=0.011, lr_d=0.022, betas=betas),
+             "ebgan": train.EBGANStep(G, A, x, gen, lr_g=0.011, lr_d=0.022, betas=betas),
+             "ign": train.IGNStep(f, x, gen, IGNWeights(1, 1, 1), lr=0.033, betas=betas),
+             "split": train.SplitIGNStep(G, A, x, gen, IGNWeights(1, 1, 1), lr=0.033, betas=betas)}
+    for name, step in steps.items():
+        groups = [g for opt in step.optimizers for g in opt.param_groups]
+        assert all(g["betas"] == betas for g in groups), name
+        assert sorted(g["lr"] for g in groups) == ([0.011, 0.022] if name in ("gan", "ebgan") else [0.033]), name
+
+
+def test_the_ign_step_applies_its_clamp():
+    x = data.toy2d("ring", 64, seed=0)
+    torch.manual_seed(0)
+    f = models.build("mlp-ign", hidden=16)
+    outs = {clamp: train.IGNStep(f, x, torch.Generator().manual_seed(0), IGNWeights(1, 1, 5), batch=64,
+                                 clamp=clamp, lr=0.0)() for clamp in (None, 0.01)}
+    assert outs[0.01]["tight"] > outs[None]["tight"]  # the clamp bounds the negative tightness from below
