@@ -18,6 +18,7 @@
 Options: `lab --no-browser` for headless machines; `html --fast` for a quick render;
 `test -- <pytest args>` passes arguments on to pytest.
 """
+import difflib
 import hashlib
 import json
 import os
@@ -141,15 +142,26 @@ def html(args):
     run(PY, "-m", "ign_lessons.book", *args)
 
 
+COMMANDS = ("setup", "lab", "explore", "test", "html", "retrain", "study", "benchmark", "handout", "grade", "nbgrader",
+            "mutate")
+
+
 def main(argv):
     command, args = (argv[0], argv[1:]) if argv else ("help", [])
     if args[:1] == ["--"]:
         args = args[1:]
-    if command in ("-h", "--help", "help") or command not in (
-            "setup", "lab", "explore", "test", "html", "retrain", "study", "benchmark", "handout", "grade", "nbgrader",
-            "mutate"):
+    if command in ("-h", "--help", "help"):
         print(__doc__)
-        return 0 if command in ("-h", "--help", "help") else 2
+        return 0
+    if command not in COMMANDS:
+        close = difflib.get_close_matches(command, COMMANDS, n=1)
+        print(__doc__)
+        print(f"course.py: unknown command {command!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+              + f"; commands: {', '.join(COMMANDS)}.", file=sys.stderr)
+        return 2
+    if command == "setup" and args:
+        print(f"course.py setup takes no arguments, got {' '.join(args)}.", file=sys.stderr)
+        return 2
     setup()
     if command == "lab":
         lab(args)

@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import studies
+from . import checks, studies
 
 
 def lab_benchmark():
@@ -56,13 +56,7 @@ def main(argv=None):
     nbgrader = sub.add_parser("nbgrader", help="write the course as an nbgrader source folder")
     nbgrader.add_argument("out_dir", help="the nbgrader course folder (source/ign-lessons/ is made in it)")
     args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        options = [o for o in sub.choices[args.command]._option_string_actions if o.startswith("--")]
-        hints = []
-        for word in unknown:
-            close = difflib.get_close_matches(word.split("=")[0], options, n=1) if word.startswith("-") else []
-            hints.append(f"{word!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        sub.choices[args.command].error(f"unrecognized arguments: {', '.join(hints)}")
+    checks.reject_unknown(sub.choices[args.command], unknown)
     if args.command == "study":
         return study(sub.choices["study"], args)
     if args.command in ("handout", "grade", "nbgrader"):

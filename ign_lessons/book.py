@@ -28,6 +28,8 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import ExecutePreprocessor
 
+from .checks import reject_unknown
+
 KERNEL = "ign-lessons"
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
 # The lab template without the parts that load from a CDN: require.js and the widget renderer (no live
@@ -218,7 +220,8 @@ def main(argv=None):
     parser.add_argument("--fast", action="store_true", help="fast mode: step counts shrink, every cell still runs")
     parser.add_argument("--out", default="build/html", help="folder for the pages (default build/html)")
     parser.add_argument("--notebooks", default="notebooks", help="folder of the chapters (default notebooks)")
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    reject_unknown(parser, unknown)
     build(args.notebooks, args.out, args.chapters, args.fast)
     return 0
 

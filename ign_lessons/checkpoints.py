@@ -1,23 +1,33 @@
-"""Checkpoints: state dicts in NAME.pt beside NAME.json metadata; the shipped ones in data/checkpoints/.
+"""Checkpoints: weights in NAME.safetensors beside NAME.json metadata; the shipped ones in data/checkpoints/.
 
 The metadata records how to rebuild the model (models.build spec), the training config, seed,
-steps, metrics and the file's SHA-256; loading checks the hash and uses weights_only=True.
-`save` writes where it is told; only the studies (python -m ign_lessons retrain) write data/.
+steps, metrics and the weights file's SHA-256. Weights are stored with safetensors, a format of
+plain arrays that cannot hold code (a pickled `.pt` file can run any code when it is loaded, so the
+course never loads one). Both files are written atomically: a save that is interrupted leaves the
+old checkpoint as it was. `save` writes where it is told; only `python -m ign_lessons retrain`
+writes data/.
 """
 import hashlib
 import json
+import os
 import platform
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_weights
+from safetensors.torch import save as weights_bytes
 
 from . import models
 from .runtime import CourseError, data_folder, device
 
+SUFFIX = ".safetensors"
+
 
 class CheckpointError(CourseError):
-    """A missing, damaged or mismatched checkpoint; the message says how to fix it."""
+    """A missing, damaged, unsafe or mismatched checkpoint; the message says how to fix it."""
 
 
 def folder():
@@ -31,31 +41,63 @@ def names():
 
 
 def _paths(name_or_path):
+    """(weights, metadata) paths of a shipped name or of a path ending in .safetensors or .json."""
     path = Path(name_or_path)
-    if path.suffix in (".pt", ".json"):
-        return path.with_suffix(".pt"), path.with_suffix(".json")
-    return folder() / f"{name_or_path}.pt", folder() / f"{name_or_path}.json"
+    if path.suffix in (".pt", ".pth", ".pkl", ".bin"):
+        raise CheckpointError(f"{path}: the course stores weights as {SUFFIX} files and never loads a {path.suffix} "
+                              "file, which may be a pickle that runs code when it is loaded. Save the model again "
+                              f"with checkpoints.save(model, 'NAME{SUFFIX}').")
+    if path.suffix in (SUFFIX, ".json"):
+        return path.with_suffix(SUFFIX), path.with_suffix(".json")
+    if path.suffix or len(path.parts) > 1:
+        raise CheckpointError(f"{path}: name a shipped checkpoint ({', '.join(names()) or 'none'}) or a path "
+                              f"ending in {SUFFIX}.")
+    return folder() / f"{path}{SUFFIX}", folder() / f"{path}.json"
+
+
+def write_atomically(files):
+    """Write {path: bytes}: each to a temporary file in its folder (flush, fsync), then rename them all.
+    A crash or Ctrl-C before the renames leaves every old file as it was, and no temporary file behind."""
+    written = []
+    try:
+        for path, content in files.items():
+            handle, temporary = tempfile.mkstemp(dir=Path(path).parent, prefix=f".{Path(path).name}.", suffix=".part")
+            written.append((temporary, path))
+            with os.fdopen(handle, "wb") as out:
+                out.write(content)
+                out.flush()
+                os.fsync(out.fileno())
+        for temporary, path in written:
+            os.replace(temporary, path)
+    finally:
+        for temporary, _ in written:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def save(model, path, config=None, seed=None, steps=None, metrics=None):
-    """Write the model's state dict to `path` (a .pt file; NAME.json beside it); returns the metadata."""
+    """Write the model's weights to `path` (NAME.safetensors; NAME.json beside it); returns the metadata."""
     if not hasattr(model, "spec"):
         raise CheckpointError("only models made by models.build(...) can be saved (they carry .spec).")
-    if Path(path).suffix != ".pt":
-        raise CheckpointError(f"save to a path ending in .pt (its metadata goes beside it as .json), got {path}.")
+    if Path(path).suffix != SUFFIX:
+        raise CheckpointError(f"save to a path ending in {SUFFIX} (its metadata goes beside it as .json), "
+                              f"got {str(path)!r}.")
     weights, meta_path = _paths(path)
     weights.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save(state, weights)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if not all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()):
+        raise CheckpointError("the model has NaN or infinite weights; nothing was written (train it again, "
+                              "or keep the weights of an earlier step: train's history says which).")
+    content = weights_bytes(state)
     meta = {
         "name": weights.stem, "model": model.spec, "config": config or {}, "seed": seed,
         "steps": steps, "metrics": metrics or {},
-        "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "sha256": hashlib.sha256(content).hexdigest(),
         "parameters": models.count_parameters(model), "torch": torch.__version__,
         "python": platform.python_version(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    text = (json.dumps(meta, indent=2) + "\n").encode()  # fails here, before anything is written
+    write_atomically({weights: content, meta_path: text})
     return meta
 
 
@@ -63,10 +105,19 @@ def metadata(name_or_path):
     """The metadata dict of a checkpoint, without loading its weights."""
     weights, meta_path = _paths(name_or_path)
     if not meta_path.exists():
-        known = ", ".join(names()) or "none"
-        raise CheckpointError(f"No checkpoint {name_or_path!r} ({meta_path} is missing). Shipped: {known}. "
-                              "Regenerate them with `python3 course.py retrain`.")
-    return json.loads(meta_path.read_text())
+        raise CheckpointError(f"No checkpoint {str(name_or_path)!r} ({meta_path} is missing). Shipped: "
+                              f"{', '.join(names()) or 'none'}. Regenerate them with `python3 course.py retrain`.")
+    restore = (f"Restore it with `git checkout -- {meta_path}`, or save the model again.")
+    try:
+        meta = json.loads(meta_path.read_text())
+        kind, options, digest = meta["model"]["kind"], meta["model"]["options"], meta["sha256"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{meta_path} is damaged ({type(error).__name__}: {error}); it needs a model "
+                              f"kind, its options and a sha256. {restore}") from None
+    if not (isinstance(kind, str) and isinstance(options, dict) and isinstance(digest, str)):
+        raise CheckpointError(f"{meta_path} is damaged: model.kind, model.options and sha256 have the wrong types. "
+                              + restore)
+    return meta
 
 
 def load(name_or_path, map_location=None):
@@ -76,12 +127,21 @@ def load(name_or_path, map_location=None):
     if not weights.exists():
         raise CheckpointError(f"{weights} is missing; restore it with `git checkout -- {weights}` "
                               "or regenerate it with `python3 course.py retrain`.")
-    actual = hashlib.sha256(weights.read_bytes()).hexdigest()
+    content = weights.read_bytes()
+    actual = hashlib.sha256(content).hexdigest()
     if actual != meta["sha256"]:
         raise CheckpointError(f"{weights} is damaged: SHA-256 {actual}, expected {meta['sha256']}. "
                               f"Restore it with `git checkout -- {weights}`.")
-    model = models.build(meta["model"]["kind"], **meta["model"]["options"])
-    state = torch.load(weights, map_location="cpu", weights_only=True)
+    try:
+        state = load_weights(content)
+    except (SafetensorError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"{weights} is not a safetensors file ({error}); it was refused and nothing in it "
+                              "was run. Only load checkpoints written by checkpoints.save.") from None
+    try:
+        model = models.build(meta["model"]["kind"], **meta["model"]["options"])
+    except (CourseError, TypeError) as error:
+        raise CheckpointError(f"{weights}: its metadata describes a model the course cannot build "
+                              f"({meta['model']}): {error}") from None
     try:
         model.load_state_dict(state)
     except RuntimeError as error:

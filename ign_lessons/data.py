@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import checks
 from .runtime import DIGITS_FILE, CourseError, data_folder
 
 DIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
@@ -36,18 +37,16 @@ def toy2d_modes(name):
         return torch.cartesian_prod(ticks, ticks)
     if name in TOY2D:
         return None
-    raise DataError(f"Unknown 2D data set {name!r}; choose one of {', '.join(TOY2D)}.")
+    checks.choice("2D data set", name, TOY2D, DataError)
 
 
 def toy2d(name, n, seed=0, noise=None):
     """n points of a named 2D data set (see TOY2D) as a float32 tensor of shape (n, 2)."""
     if name not in TOY2D:
-        raise DataError(f"Unknown 2D data set {name!r}; choose one of {', '.join(TOY2D)}.")
+        checks.choice("2D data set", name, TOY2D, DataError)
     n = _check_n(n)
-    noise = DEFAULT_NOISE[name] if noise is None else float(noise)
-    if not noise >= 0:
-        raise DataError(f"noise must be a standard deviation >= 0, got {noise!r}.")
-    g = torch.Generator().manual_seed(seed)
+    noise = DEFAULT_NOISE[name] if noise is None else float(checks.number("noise", noise, low=0, error=DataError))
+    g = torch.Generator().manual_seed(checks.whole("seed", seed, error=DataError))
     modes = toy2d_modes(name)
     if modes is not None:
         points = modes[torch.randint(len(modes), (n,), generator=g)]
@@ -81,8 +80,7 @@ def digits(size=8, split="all"):
     """
     if isinstance(size, bool) or not isinstance(size, int) or size < 8:
         raise DataError(f"size must be a whole number >= 8 (the digits are 8x8), got {size!r}.")
-    if split not in ("all", "train", "test"):
-        raise DataError(f"split must be 'all', 'train' or 'test', got {split!r}.")
+    checks.choice("split", split, ("all", "train", "test"), DataError)
     path = data_folder() / DIGITS_FILE
     if not path.exists():
         raise DataError(f"The digits file {path} is missing. Restore it with "
@@ -168,8 +166,7 @@ def image_source(kind, images=None, dims=8):
     """
     if kind == "gaussian":
         return {"kind": "gaussian"}
-    if kind not in IMAGE_SOURCES:
-        raise DataError(f"Unknown image source {kind!r}; choose one of {', '.join(IMAGE_SOURCES)}.")
+    checks.choice("image source", kind, IMAGE_SOURCES, DataError)
     x = _image_batch(images)
     if kind == "data":
         return {"kind": "data", "mean": x.mean(0).tolist(), "std": x.std(0).clamp_min(1e-3).tolist()}

@@ -296,18 +296,18 @@ class Session:
         return out
 
     def save(self, path):
-        """Write the model as checkpoint(s) that checkpoints.load reads: `path` (a .pt file) holds the
+        """Write the model as checkpoint(s) that checkpoints.load reads: `path` (a .safetensors file) holds the
         generator (IGN: f); the split IGN's autoencoder and the GAN's discriminator go beside it as
-        <name>-discriminator.pt. Returns the paths written."""
+        <name>-discriminator.safetensors. Returns the paths written."""
         path = Path(path)
-        if path.suffix != ".pt":
-            raise LabError(f"save to a file name ending in .pt, got {str(path)!r}.")
+        if path.suffix != ".safetensors":
+            raise LabError(f"save to a file name ending in .safetensors, got {str(path)!r}.")
         s = self.settings
         config = {**{k: v for k, v in s.items() if k != "weights"}, "weights": list(s["weights"]),
                   "data": s["dataset"], "n_data": N_DATA, "lab": True}
         last = {k: v[-1] for k, v in self.trace.items()}
         written = []
-        for net, where in zip(self.nets, (path, path.with_name(path.stem + "-discriminator.pt"))):
+        for net, where in zip(self.nets, (path, path.with_name(path.stem + "-discriminator.safetensors"))):
             checkpoints.save(net, where, config=config, seed=s["seed"], steps=self.steps, metrics=last)
             written.append(where)
         return written
@@ -527,7 +527,7 @@ class Lab:
         self.g_button = button("G step", "step-forward", "GAN: one generator update only")
         self.reset_button = button("Reset", "undo", "fresh networks from the seed")
         self.save_button = button("Save", "save", "write the model as a checkpoint")
-        self.save_path = w.Text(value="lab-model.pt", description="save to", layout=w.Layout(width="260px"))
+        self.save_path = w.Text(value="lab-model.safetensors", description="save to", layout=w.Layout(width="260px"))
         self.n = w.IntSlider(value=3, min=1, max=10, description="n (f^n)", continuous_update=True,
                              layout=w.Layout(width="300px"))
         self.probe_x = w.FloatText(value=1.0, description="probe x", layout=w.Layout(width="160px"))

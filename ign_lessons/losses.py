@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from .runtime import CourseError
+from . import checks
+from .checks import CourseError
 
 DISTANCES = ("l1", "l2", "l2sq")
 
@@ -33,7 +34,7 @@ def per_sample_distance(a, b, kind="l1"):
         return diff.pow(2).mean(1)
     if kind == "l2":
         return (diff.pow(2).mean(1) + 1e-12).sqrt()
-    raise ValueError(f"Unknown distance {kind!r}; choose one of {', '.join(DISTANCES)}.")
+    checks.choice("distance", kind, DISTANCES)
 
 
 def frozen(net):
@@ -62,7 +63,7 @@ def gan_g_loss(D, fake, kind="nonsaturating"):
         return -F.softplus(D(fake)).mean()
     if kind == "nonsaturating":
         return F.softplus(-D(fake)).mean()
-    raise ValueError(f"Unknown generator loss {kind!r}; choose 'minimax' or 'nonsaturating'.")
+    checks.choice("generator loss", kind, ("minimax", "nonsaturating"))
 
 
 # --- GAN, energy form (D outputs an energy: low means "real") -------------------------------------
@@ -140,7 +141,8 @@ def tight_clamp(tight, rec, scale=1.5):
     |t| << a r, and its gradient, sech^2(t / (a r)) times t's, fades once |t| exceeds a r: the
     tightness stops pushing a generated sample away once d(f(y), y) is a few times a r (a soft
     margin, as in EBGAN's hinge). a = 1.5 is the value reimplementations attribute to the paper."""
-    bound = scale * rec.detach()
+    checks.number("clamp", scale, low=0, low_open=True)
+    bound = (scale * rec.detach()).clamp_min(1e-12)  # a perfect reconstruction (r = 0) bounds tight at ~0, not NaN
     return torch.tanh(tight / bound) * bound
 
 
@@ -174,13 +176,13 @@ def ign_terms(f, x, z, distance="l1", clamp=None, clamp_ref="paired"):
     if clamp is not None:
         if clamp_ref == "paired":
             if len(x) != len(z):
-                raise ValueError(f"clamp_ref='paired' pairs x and z sample by sample, but got {len(x)} x's "
+                raise CourseError(f"clamp_ref='paired' pairs x and z sample by sample, but got {len(x)} x's "
                                  f"and {len(z)} z's; use batches of equal size or clamp_ref='batch'.")
             ref = rec
         elif clamp_ref == "batch":
             ref = rec.mean().expand_as(tight)
         else:
-            raise ValueError(f"clamp_ref must be 'paired' or 'batch', got {clamp_ref!r}.")
+            checks.choice("clamp_ref", clamp_ref, ("paired", "batch"))
         tight = tight_clamp(tight, ref, clamp)
     return rec.mean(), idem.mean(), tight.mean()
 
@@ -213,6 +215,20 @@ def self_gan_loss(f, x, z, energy, weights):
     D = lambda y: energy(f(y), y)
     fz = f(z)
     return (wr * D(x) + wi * D(fz) - (wi + wt) * D(fz.detach())).mean()
+
+
+def as_weights(weights):
+    """IGNWeights from a triple of finite numbers >= 0, not all zero (a zero weight turns its term off)."""
+    try:
+        values = IGNWeights(*weights)
+    except TypeError:
+        raise CourseError(f"weights must be three numbers (lambda_rec, lambda_idem, lambda_tight), got {weights!r}."
+                          ) from None
+    for name, value in values._asdict().items():
+        checks.number(f"weights.{name}", value, low=0)
+    if not any(values):
+        raise CourseError("weights are all zero: nothing would be trained; IGN's defaults are train.IGN_DEFAULTS.")
+    return values
 
 
 class Coverage(NamedTuple):
@@ -249,7 +265,7 @@ def nearest_generated(x, fz, distance="l1"):
         elif distance in ("l2", "l2sq"):
             table = torch.cdist(a, b, p=2)        # the same order as the mean square, by monotonicity
         else:
-            raise ValueError(f"Unknown distance {distance!r}; choose one of {', '.join(DISTANCES)}.")
+            checks.choice("distance", distance, DISTANCES)
         return table.argmin(1)
 
 
@@ -322,7 +338,7 @@ def ign_terms_with_bug(f, x, z, bug, distance="l1"):
     elif bug == "swapped":
         idem, tight = d(f(fz.detach()), fz.detach()), -d(frozen(f)(fz), fz)
     else:
-        raise ValueError(f"Unknown bug {bug!r}; choose one of {', '.join(IGN_BUGS)}.")
+        checks.choice("bug", bug, IGN_BUGS)
     return rec.mean(), idem.mean(), tight.mean()
 
 

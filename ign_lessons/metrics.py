@@ -22,12 +22,38 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from . import checkpoints, data, models
+from . import checkpoints, checks, data, models
 from .losses import energy
 from .runtime import CourseError
 
 NEAR_SUCCESS = 0.8  # the 2D success rule: every mode covered and at least this share near a mode
 DIGITS_CLASSES_SUCCESS, DIGITS_FD_SUCCESS = 9, 2.0  # the digits rule: >= 9 classes, FD <= 2x the floor
+
+
+class QualityError(CourseError):
+    """Images the metric cannot judge, or a checkpoint that is not a digit classifier."""
+
+
+def check_points(samples, name="samples"):
+    """Validate 2D samples for a metric: a finite tensor (N, 2), N >= 1, returned as float on the CPU."""
+    try:
+        points = checks.tensor(name, samples.detach() if isinstance(samples, torch.Tensor) else samples, dims=2)
+    except CourseError as error:
+        raise QualityError(f"{error} A generator whose samples are NaN has diverged: retrain it with a "
+                           "smaller learning rate." if "NaN" in str(error) else str(error)) from None
+    if points.shape[1] != 2:
+        raise QualityError(f"{name} must be 2D points of shape (N, 2), got {tuple(points.shape)}.")
+    return points.float().cpu()
+
+
+def _radius_and_share(name, radius, min_share):
+    """The default radius (3 noise standard deviations, at least 0.1) or a given one > 0; min_share in [0, 1]."""
+    try:
+        checks.number("radius", radius, low=0, low_open=True, none=True)
+        checks.number("min_share", min_share, low=0, high=1)
+    except CourseError as error:
+        raise QualityError(str(error)) from None
+    return (max(3 * data.DEFAULT_NOISE[name], 0.1) if radius is None else radius), min_share
 
 
 def mode_coverage(samples, name="ring", radius=None, min_share=0.01):
@@ -39,9 +65,9 @@ def mode_coverage(samples, name="ring", radius=None, min_share=0.01):
     "shares": share of samples at each mode}."""
     modes = data.toy2d_modes(name)
     if modes is None:
-        raise ValueError(f"{name!r} has no discrete modes; use metrics.near_data for it.")
-    samples = samples.detach().float().cpu()
-    radius = radius or max(3 * data.DEFAULT_NOISE[name], 0.1)
+        raise QualityError(f"{name!r} has no discrete modes; use metrics.shape_coverage (or coverage_2d) for it.")
+    samples = check_points(samples)
+    radius, min_share = _radius_and_share(name, radius, min_share)
     dist = torch.cdist(samples, modes)
     near = dist.min(1).values < radius
     shares = torch.bincount(dist.argmin(1)[near], minlength=len(modes)).float() / len(samples)
@@ -71,7 +97,8 @@ def score_2d(samples, name):
 
 def near_data(samples, reference, radius=0.15):
     """Share of samples within `radius` of some reference point (a quality score for any 2D set)."""
-    dist = torch.cdist(samples.detach().float().cpu(), reference.float().cpu())
+    checks.number("radius", radius, low=0, low_open=True)
+    dist = torch.cdist(check_points(samples), check_points(reference, "reference"))
     return float((dist.min(1).values < radius).float().mean())
 
 
@@ -79,8 +106,8 @@ def mode_shares(samples, name="ring"):
     """Share of 2D samples whose *nearest* mode is each mode, however far: where the mass sits."""
     modes = data.toy2d_modes(name)
     if modes is None:
-        raise ValueError(f"{name!r} has no discrete modes; choose 'ring' or 'grid'.")
-    nearest = torch.cdist(samples.detach().float().cpu(), modes).argmin(1)
+        raise QualityError(f"{name!r} has no discrete modes; choose 'ring' or 'grid'.")
+    nearest = torch.cdist(check_points(samples), modes).argmin(1)
     return (torch.bincount(nearest, minlength=len(modes)).float() / len(samples)).tolist()
 
 
@@ -91,8 +118,9 @@ def oscillation(shares_over_time):
     total-variation distance between consecutive rows: 0 when the distribution holds still,
     1 when all of the mass moves to other modes at every snapshot."""
     rows = torch.as_tensor(shares_over_time, dtype=torch.float32)
-    if rows.dim() != 2 or len(rows) < 2:
-        raise ValueError(f"need at least two snapshots of mode shares (a 2D table), got shape {tuple(rows.shape)}.")
+    if rows.dim() != 2 or len(rows) < 2 or not torch.isfinite(rows).all():
+        raise QualityError(f"need at least two snapshots of finite mode shares (a 2D table), got "
+                           f"{rows.tolist()!r:.80}.")
     return float(0.5 * (rows[1:] - rows[:-1]).abs().sum(1).mean())
 
 
@@ -137,10 +165,6 @@ def idempotence_error(f, z, kind="l1"):
 CLASSIFIER = "digit-classifier"
 SAMPLE = 180
 REPEATS = 20
-
-
-class QualityError(CourseError):
-    """Images the metric cannot judge, or a checkpoint that is not a digit classifier."""
 
 
 @dataclass(frozen=True)
@@ -255,6 +279,11 @@ def digits_quality(images, sample=SAMPLE, repeats=REPEATS, seed=0, model=CLASSIF
     """Judge generated digits (N, 1, 8, 8) in [-1, 1], N >= sample; returns a DigitsQuality.
 
     See the module's docstring for what each number means and which samples it uses."""
+    try:
+        checks.whole("repeats", repeats, 1)
+        checks.whole("seed", seed)
+    except CourseError as error:
+        raise QualityError(str(error)) from None
     reference = _reference_features(model) if isinstance(model, str) else features(
         data.digits(split="test")[0], model)
     if isinstance(sample, bool) or not isinstance(sample, int) or not 2 <= sample <= len(reference) // 2:
@@ -328,7 +357,7 @@ def shape_regions(name, k=SHAPE_REGIONS, n=1000, link=0.2):
     by k-means (`anchors`: the centres). `labels[i]`: the region of curve point i. A sample belongs to
     the region of its nearest curve point, so a region never straddles two pieces."""
     if data.toy2d_modes(name) is not None:
-        raise ValueError(f"{name!r} has discrete modes; use metrics.mode_coverage for it.")
+        raise QualityError(f"{name!r} has discrete modes; use metrics.mode_coverage for it.")
     curve = data.toy2d(name, n, seed=999, noise=0.0)
     piece = _components(curve, link)
     sizes = torch.bincount(piece).tolist()
@@ -356,8 +385,8 @@ def shape_coverage(samples, name, radius=None, min_share=0.01):
     at least 1% of the samples and at least 80% of them lie near the data. Real data score about
     99.7% near and every region covered."""
     anchors, curve, labels = shape_regions(name)
-    samples = samples.detach().float().cpu()
-    radius = radius or max(3 * data.DEFAULT_NOISE[name], 0.1)
+    samples = check_points(samples)
+    radius, min_share = _radius_and_share(name, radius, min_share)
     dist, nearest = torch.cdist(samples, curve).min(1)
     near = dist < radius
     cell = labels[nearest]

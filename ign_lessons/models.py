@@ -9,7 +9,8 @@ import math
 import torch
 import torch.nn as nn
 
-from . import data
+from . import checks, data
+from .checks import CourseError
 
 
 class MLP(nn.Sequential):
@@ -30,7 +31,7 @@ def _groups(channels):
 
 def _check_refine(refine):
     if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
-        raise ValueError(f"refine (extra stride-1 convolutions at full resolution) must be a whole "
+        raise CourseError(f"refine (extra stride-1 convolutions at full resolution) must be a whole "
                          f"number >= 0, got {refine!r}")
     return refine
 
@@ -43,7 +44,7 @@ class ConvEncoder(nn.Module):
     def __init__(self, size=8, channels=1, width=32, latent=32, refine=0):
         super().__init__()
         if size < 4 or size & (size - 1):
-            raise ValueError(f"image size must be a power of two >= 4, got {size}")
+            raise CourseError(f"image size must be a power of two >= 4, got {size}")
         layers, c, s = [], channels, size
         for i in range(_check_refine(refine)):  # stride-1 3x3 convolutions at full resolution
             out = max(width // 2, 1)
@@ -69,7 +70,7 @@ class ConvDecoder(nn.Module):
     def __init__(self, size=8, channels=1, width=32, latent=32, refine=0):
         super().__init__()
         if size < 4 or size & (size - 1):
-            raise ValueError(f"image size must be a power of two >= 4, got {size}")
+            raise CourseError(f"image size must be a power of two >= 4, got {size}")
         refine = _check_refine(refine)
         ups = int(math.log2(size // 4))
         c = width * 2 ** max(ups - 1, 0)
@@ -156,7 +157,7 @@ class Classifier(nn.Module):
     def __init__(self, size=8, channels=1, width=16, feature_dim=64, classes=10):
         super().__init__()
         if size < 4 or size & (size - 1):
-            raise ValueError(f"image size must be a power of two >= 4, got {size}")
+            raise CourseError(f"image size must be a power of two >= 4, got {size}")
         self.data_shape, self.classes = (channels, size, size), classes
         layers, c, s = [nn.Conv2d(channels, width, 3, 1, 1), nn.GroupNorm(_groups(width), width),
                         nn.LeakyReLU(0.2)], width, size
@@ -170,7 +171,7 @@ class Classifier(nn.Module):
 
     def features(self, x):
         if tuple(x.shape[1:]) != self.data_shape:
-            raise ValueError(f"this classifier takes images of shape (N, {', '.join(map(str, self.data_shape))}), "
+            raise CourseError(f"this classifier takes images of shape (N, {', '.join(map(str, self.data_shape))}), "
                              f"got {tuple(x.shape)}")
         return self.body(x)
 
@@ -222,8 +223,7 @@ KINDS = {
 
 def build(kind, **options):
     """Make a model of a named kind (see KINDS); the result carries `.spec` for checkpoints."""
-    if kind not in KINDS:
-        raise ValueError(f"Unknown model kind {kind!r}; choose one of {', '.join(KINDS)}.")
+    checks.choice("model kind", kind, KINDS)
     model = KINDS[kind](**options)
     model.spec = {"kind": kind, "options": dict(options)}
     return model

@@ -10,7 +10,8 @@ import torch
 from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap
 
-from . import data, losses
+from . import checks, data, losses
+from .checks import CourseError
 from .models import device_of
 
 MAX_WIDTH = 12  # inches: wider figures shrink on a projector until their labels cannot be read
@@ -34,8 +35,12 @@ def _ticks(ax, limit):
 
 def points(samples, ax=None, title=None, limit=3.0, **style):
     """Scatter 2D samples."""
+    s = checks.tensor("samples", samples.detach() if isinstance(samples, torch.Tensor) else samples, dims=2,
+                      minimum=0)
+    if s.shape[1] != 2:
+        raise CourseError(f"plots.points draws 2D points (N, 2), got {tuple(s.shape)}; for images use image_grid.")
     ax = _ax(ax)
-    s = samples.detach().cpu().numpy()
+    s = s.cpu().numpy()
     ax.scatter(s[:, 0], s[:, 1], s=style.pop("s", 4), alpha=style.pop("alpha", 0.6), **style)
     ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=title)
     _ticks(ax, limit)
@@ -78,7 +83,11 @@ def vector_field(f, ax=None, limit=3.0, steps=20, title=None, **style):
 
 def image_grid(images, ax=None, rows=None, title=None, labels=None):
     """Show a batch of images (N, 1, H, W) in [-1, 1] as one grid."""
-    images = images.detach().cpu().clamp(-1, 1)
+    images = checks.tensor("images", images.detach() if isinstance(images, torch.Tensor) else images, dims=4)
+    if images.shape[1] != 1:
+        raise CourseError(f"image_grid shows one-channel images (N, 1, H, W), got {tuple(images.shape)}; for flat "
+                          "8x8 digits use images.reshape(-1, 1, 8, 8).")
+    images = images.cpu().clamp(-1, 1)
     n, _, h, w = images.shape
     rows = rows or int(np.ceil(np.sqrt(n)))
     cols = int(np.ceil(n / rows))
@@ -96,8 +105,13 @@ def image_grid(images, ax=None, rows=None, title=None, labels=None):
 
 def curves(history, names=None, ax=None, smooth=25, title=None):
     """Plot loss curves from a History, smoothed by a running mean of `smooth` steps."""
+    names = names or [name for name in history if len(history[name])]
+    if not names:
+        raise CourseError("the history has no values to draw: train for at least one step first.")
+    for name in names:
+        checks.choice("curve", name, list(history))
     ax = _ax(ax, size=(6, 3))
-    for name in names or list(history):
+    for name in names:
         values = np.asarray(history[name])
         if smooth > 1 and len(values) > smooth:
             values = np.convolve(values, np.ones(smooth) / smooth, mode="valid")
@@ -110,6 +124,8 @@ def curves(history, names=None, ax=None, smooth=25, title=None):
 def snapshots(images_by_step, title=None, width=None):
     """Rows of samples from the same fixed z at several training steps: {step: images (N, 1, H, W)}."""
     steps = list(images_by_step)
+    if not steps:
+        raise CourseError("snapshots needs images of at least one step: {step: images (N, 1, H, W)}.")
     n = len(next(iter(images_by_step.values())))
     fig, axes = plt.subplots(len(steps), 1, figsize=(width or min(MAX_WIDTH, 0.55 * n + 1.2), 0.62 * len(steps) + 0.6),
                              squeeze=False)
@@ -125,8 +141,10 @@ def class_shares(shares_by_name, ax=None, min_share=0.03, top=0.3, title="Share 
     """Grouped bars: for each named sample set, the share the classifier puts in each of 10 classes.
 
     The axis stops at `top`; taller bars are cut there and labelled with their value."""
-    ax = _ax(ax, size=(9, 3.4))
     names = list(shares_by_name)
+    if not names:
+        raise CourseError("class_shares needs at least one named set of shares: {name: 10 shares}.")
+    ax = _ax(ax, size=(9, 3.4))
     width = 0.8 / len(names)
     for i, name in enumerate(names):
         shares = np.asarray(shares_by_name[name], dtype=float)
@@ -206,7 +224,7 @@ def discriminator_view(D, G=None, z=None, real=None, loss="nonsaturating", arrow
     of the plane (None: fit the arrows to the panel); give two panels the same value to compare lengths."""
     ax = _ax(ax, size=(5, 4.3))
     if G is None or z is None:
-        raise ValueError("discriminator_view needs the generator G and its input z (e.g. models.noise((2,), 500)).")
+        raise CourseError("discriminator_view needs the generator G and its input z (e.g. models.noise((2,), 500)).")
     snap = gan_snapshot(G, D, z, limit)
     pushes = losses.fake_gradients(D, snap["fake"].to(device_of(D)), loss).cpu() if arrows else None
     return _draw_snapshot(snap, ax, real, pushes, arrow_scale, colorbar, title, n_arrows=n_arrows)
@@ -218,7 +236,7 @@ def generator_grid(G, ax=None, z_limit=2.5, lines=13, limit=3.0, title=None, war
     has warped it into the data plane (warped=False draws the grid itself, for comparison).
     Lines of constant z2 are coloured by z2 (viridis), lines of constant z1 are grey."""
     if tuple(G.latent_shape) != (2,):
-        raise ValueError(f"generator_grid draws a 2D input grid; this generator takes z of shape {G.latent_shape}.")
+        raise CourseError(f"generator_grid draws a 2D input grid; this generator takes z of shape {G.latent_shape}.")
     ax = _ax(ax)
     device = device_of(G)
     along = torch.linspace(-z_limit, z_limit, 300)

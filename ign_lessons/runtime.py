@@ -10,13 +10,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .checks import CourseError
+
 DIGITS_FILE = "digits/optdigits_8x8.csv.gz"  # a data folder is one that holds this file
 STYLE = Path(__file__).resolve().parent / "course.mplstyle"  # the course's figure style
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
-
-
-class CourseError(ValueError):
-    """The course's own errors: the message names the problem and the fix."""
 
 
 def _flag(name):
@@ -38,13 +36,22 @@ def steps(full, fast=None):
 
 def device():
     """The one place that picks the device: IGN_LESSONS_DEVICE if set, else CUDA, MPS, then CPU."""
-    wanted = os.environ.get("IGN_LESSONS_DEVICE")
+    wanted = os.environ.get("IGN_LESSONS_DEVICE", "").strip()
     if wanted:
+        fix = "use cpu, cuda, cuda:1 or mps, or unset it to let the course choose."
         try:
-            return torch.device(wanted)
+            chosen = torch.device(wanted)
         except RuntimeError:
-            raise CourseError(f"IGN_LESSONS_DEVICE={wanted!r} is not a device torch knows; use cpu, cuda, "
-                              "cuda:1 or mps, or unset it to let the course choose.") from None
+            raise CourseError(f"IGN_LESSONS_DEVICE={wanted!r} is not a device torch knows; {fix}") from None
+        mps = getattr(torch.backends, "mps", None)
+        available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": bool(mps and mps.is_available())}
+        if not available.get(chosen.type, False):
+            raise CourseError(f"IGN_LESSONS_DEVICE={wanted!r}: this machine has no usable {chosen.type} device "
+                              f"(available: {', '.join(k for k, v in available.items() if v)}); {fix}")
+        if chosen.type == "cuda" and (chosen.index or 0) >= torch.cuda.device_count():
+            raise CourseError(f"IGN_LESSONS_DEVICE={wanted!r}: there are only {torch.cuda.device_count()} CUDA "
+                              f"device(s); {fix}")
+        return chosen
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
@@ -94,8 +101,8 @@ def threads(n):
 
 def _candidates():
     here = Path(__file__).resolve().parent
-    if os.environ.get("IGN_LESSONS_DATA"):
-        return [Path(os.environ["IGN_LESSONS_DATA"]).expanduser()]
+    if os.environ.get("IGN_LESSONS_DATA", "").strip():
+        return [Path(os.environ["IGN_LESSONS_DATA"].strip()).expanduser()]
     cwd = Path.cwd()
     # a source checkout, then the course folder seen from itself or from notebooks/ (an installed wheel)
     return list(dict.fromkeys([here.parent / "data", cwd / "data", cwd.parent / "data"]))
@@ -108,6 +115,10 @@ def data_folder():
     for place in places:
         if (place / DIGITS_FILE).exists():
             return place
+    if os.environ.get("IGN_LESSONS_DATA", "").strip():
+        raise CourseError(f"IGN_LESSONS_DATA={os.environ['IGN_LESSONS_DATA']!r} is not the course's data folder: "
+                          f"{places[0] / DIGITS_FILE} is missing. Point it at the data/ folder of a clone of the "
+                          "course, or unset it.")
     raise CourseError("The course's data folder was not found; looked for " + DIGITS_FILE + " in "
                       + ", ".join(str(p) for p in places) + ". Run from the course's folder (or its notebooks/), "
                       "or set IGN_LESSONS_DATA to the data/ folder of a clone of the course.")

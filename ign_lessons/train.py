@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import data, losses, models
+from . import checks, data, losses, models
 from .losses import IGNWeights
 from .runtime import CourseError
 from .runtime import device as default_device
@@ -58,7 +58,84 @@ def check_samples(samples):
         if samples.shape[-2] != side or side < 4 or side & (side - 1):
             raise TrainingError(f"images must be square with a side that is a power of two (8, 16, 32), "
                                 f"got {tuple(samples.shape[-2:])}; resize with torch.nn.functional.interpolate.")
+        try:
+            checks.image_range("training images", samples)
+        except CourseError as error:
+            raise TrainingError(str(error)) from None
+        if samples.min() >= 0:
+            raise TrainingError("training images have no negative values: they look scaled to [0, 1], but the "
+                                "course's images (and its tanh networks) use [-1, 1], background -1; pass 2 * x - 1.")
     return samples.float()
+
+
+def _fault(error):
+    return TrainingError(str(error))
+
+
+SETTING_RULES = {
+    "seed": lambda v: checks.whole("seed", v),
+    "steps": lambda v: checks.whole("steps", v),
+    "batch": lambda v: checks.whole("batch", v, 1),
+    "d_steps": lambda v: checks.whole("d_steps", v, 1),
+    "lr": lambda v: checks.number("lr", v, low=0, low_open=True),
+    "lr_g": lambda v: checks.number("lr_g", v, low=0, low_open=True),
+    "lr_d": lambda v: checks.number("lr_d", v, low=0, low_open=True),
+    "r1": lambda v: checks.number("r1", v, low=0),
+    "margin": lambda v: checks.number("margin", v, low=0, low_open=True),
+    "clamp": lambda v: checks.number("clamp", v, low=0, low_open=True, none=True),
+    "real_noise": lambda v: checks.number("real_noise", v, low=0, low_open=True, none=True),
+    "distance": lambda v: checks.choice("distance", v, losses.DISTANCES),
+    "clamp_ref": lambda v: checks.choice("clamp_ref", v, ("paired", "batch")),
+    "loss": lambda v: checks.choice("loss", v, ("nonsaturating", "minimax", "energy")),
+    "weights": losses.as_weights,
+    "betas": lambda v: _betas(v),
+}
+
+
+def _betas(value):
+    try:
+        b1, b2 = value
+    except (TypeError, ValueError):
+        raise CourseError(f"betas must be a pair (beta1, beta2) for Adam, got {value!r}.") from None
+    return checks.number("betas[0]", b1, low=0, high=0.9999), checks.number("betas[1]", b2, low=0, high=0.99999)
+
+
+def check_settings(**settings):
+    """Check a trainer's settings by name: TrainingError names the one that is out of range."""
+    try:
+        return {name: SETTING_RULES[name](value) for name, value in settings.items()}
+    except CourseError as error:
+        raise _fault(error) from None
+
+
+def _probe(net, inputs):
+    """net(inputs) without gradient, in eval mode, without drawing random numbers."""
+    with torch.no_grad(), torch.random.fork_rng(devices=[]), models.evaluating(net):
+        return net(inputs)
+
+
+def check_fits(samples, f=None, G=None, D=None, A=None):
+    """Check that networks fit data shaped like `samples` before training: f and A map samples to samples,
+    G maps its latent input to samples, D maps samples to one score each."""
+    shape, two = tuple(samples.shape[1:]), samples[:2]
+    wanted = {"f": (2, *shape), "A": (2, *shape), "G": (2, *shape), "D": ((2,), (2, 1))}
+    for role, net in (("f", f), ("A", A), ("G", G), ("D", D)):
+        if net is None:
+            continue
+        if role == "G" and not hasattr(net, "latent_shape"):
+            raise TrainingError("G needs a .latent_shape, the shape of one input z (models.build gives one).")
+        inputs = torch.zeros((2, *net.latent_shape), device=samples.device) if role == "G" else two
+        try:
+            out = _probe(net, inputs)
+        except (RuntimeError, ValueError) as error:
+            raise TrainingError(f"{role} does not fit data of shape (N, {', '.join(map(str, shape))}): "
+                                f"{str(error).splitlines()[0]}. Pass a network made for this data, or None for "
+                                "the default one.") from None
+        fits = tuple(out.shape) in wanted[role] if role == "D" else tuple(out.shape) == wanted[role]
+        if not fits:
+            raise TrainingError(f"{role} maps {tuple(inputs.shape)} to {tuple(out.shape)}, but data of shape "
+                                f"(N, {', '.join(map(str, shape))}) needs {wanted[role]}. Pass a network made for "
+                                "this data, or None for the default one.")
 
 
 def default_models(samples, roles, **options):
@@ -76,33 +153,57 @@ def default_models(samples, roles, **options):
     return [made[role]() for role in roles]
 
 
-def run(step, steps, nets, desc="training", progress=True, callback=None, every=100):
-    """Call `step(i) -> {name: scalar}` `steps` times; stop, keeping finite weights, on a NaN loss.
+SNAPSHOT_EVERY = 50  # run() keeps a copy of the (finite) weights every this many steps
 
+
+def finite_weights(nets):
+    """True when every weight of every network is finite (one fused norm per network)."""
+    params = [p.detach() for net in nets for p in net.parameters()]
+    return not params or bool(torch.isfinite(torch.stack(torch._foreach_norm(params))).all())
+
+
+def run(step, steps, nets, desc="training", progress=True, callback=None, every=100):
+    """Call `step(i) -> {name: scalar}` for i = 0 .. steps - 1 and record the values in a History.
+
+    Faults stop the run and return what there is, with `history.stopped` saying why:
+    a NaN or infinite loss term or weight after step i names i and the term, and restores the
+    weights saved after `history.restored` updates (a copy kept every SNAPSHOT_EVERY steps, taken
+    only when every weight is finite); Ctrl-C (KeyboardInterrupt) keeps the model as it is and the
+    history of the steps done, with `history.interrupted` = the number of steps done.
     `callback(i, history)` is called every `every` steps and after the last one."""
-    if not isinstance(steps, int) or steps < 0:
-        raise TrainingError(f"steps must be a whole number >= 0, got {steps!r}.")
+    steps, every = checks.whole("steps", steps), checks.whole("every", every, 1)
     history, start = History(), time.perf_counter()
-    safe = [copy.deepcopy(n.state_dict()) for n in nets]
-    bar = tqdm(range(steps), desc=desc, disable=not progress, leave=False, mininterval=0.5)
-    for i in bar:
-        values = {k: float(v) for k, v in step(i).items()}
-        if not all(math.isfinite(v) for v in values.values()):
-            for net, state in zip(nets, safe):
-                net.load_state_dict(state)
-            history.stopped = (f"losses became non-finite at step {i} ({values}); training stopped and "
-                               f"the last finite weights (step {max(i - 50, 0) // 50 * 50}) were kept. "
-                               "Try a smaller learning rate or a clamp.")
-            print("WARNING:", history.stopped)
-            break
-        history.record(values)
-        history.steps = i + 1
-        if i % 50 == 0:
-            safe = [copy.deepcopy(n.state_dict()) for n in nets]
-        if callback is not None and (i % every == 0 or i == steps - 1):
-            callback(i, history)
-        if progress and i % 50 == 0:
-            bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()})
+    safe, history.restored, history.interrupted = [copy.deepcopy(n.state_dict()) for n in nets], None, None
+    saved = 0
+    with tqdm(range(steps), desc=desc, disable=not progress, leave=False, mininterval=0.5) as bar:
+        try:
+            for i in bar:
+                values = {k: float(v) for k, v in step(i).items()}
+                bad = {k: v for k, v in values.items() if not math.isfinite(v)}
+                if bad or not finite_weights(nets):
+                    for net, state in zip(nets, safe):
+                        net.load_state_dict(state)
+                    history.restored = saved
+                    what = (f"the loss term(s) {', '.join(f'{k} = {v}' for k, v in bad.items())}" if bad
+                            else f"a weight (the losses were finite: {values})")
+                    history.stopped = (f"{what} became non-finite at step {i} (steps count from 0); training "
+                                       f"stopped and the weights saved after {saved} steps, the last finite ones, "
+                                       "were restored. Try a smaller learning rate or a clamp.")
+                    print("WARNING:", history.stopped)
+                    break
+                history.record(values)
+                history.steps = i + 1
+                if history.steps % SNAPSHOT_EVERY == 0:
+                    safe, saved = [copy.deepcopy(n.state_dict()) for n in nets], history.steps
+                if callback is not None and (i % every == 0 or i == steps - 1):
+                    callback(i, history)
+                if progress and i % 50 == 0:
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()})
+        except KeyboardInterrupt:
+            history.interrupted = history.steps
+            history.stopped = (f"interrupted (Ctrl-C) after {history.steps} steps of {steps}: the model as it is "
+                               "and the history of those steps were kept (the step under way may be partly applied).")
+            print("INTERRUPTED:", history.stopped)
     history.seconds = time.perf_counter() - start
     return history
 
@@ -112,6 +213,7 @@ def prepare(samples, seed=0, dev=None):
 
     Returns (samples on the device, the torch.Generator that draws the batches, the device)."""
     samples = check_samples(samples)
+    check_settings(seed=seed)
     torch.manual_seed(seed)
     dev = dev or default_device()
     return samples.to(dev), torch.Generator().manual_seed(seed), dev
@@ -207,7 +309,7 @@ class IGNStep(_Step):
     def __init__(self, f, samples, gen, weights, distance="l1", clamp=None, clamp_ref="paired", batch=128,
                  lr=1e-3, betas=(0.5, 0.999), noise=None, coverage=None, real_noise=None):
         self.f, self.samples, self.gen, self.noise = f, samples, gen, noise
-        self.weights, self.distance, self.clamp, self.clamp_ref = IGNWeights(*weights), distance, clamp, clamp_ref
+        self.weights, self.distance, self.clamp, self.clamp_ref = losses.as_weights(weights), distance, clamp, clamp_ref
         self.batch, self.coverage, self.real_noise = batch, losses.as_coverage(coverage), real_noise
         self.opt = torch.optim.Adam(f.parameters(), lr=lr, betas=betas)
         self.nets, self.optimizers = (f,), (self.opt,)
@@ -240,7 +342,7 @@ class SplitIGNStep(_Step):
 
     def __init__(self, G, A, samples, gen, weights, distance="l1", batch=128, lr=1e-3, betas=(0.5, 0.999)):
         self.G, self.A, self.samples, self.gen = G, A, samples, gen
-        self.weights, self.distance, self.batch = IGNWeights(*weights), distance, batch
+        self.weights, self.distance, self.batch = losses.as_weights(weights), distance, batch
         self.opt = torch.optim.Adam([*G.parameters(), *A.parameters()], lr=lr, betas=betas)
         self.nets, self.optimizers = (G, A), (self.opt,)
 
@@ -289,14 +391,12 @@ def train_gan(samples, steps=2000, seed=0, loss="nonsaturating", batch=128, lr_g
     d_steps discriminator updates per generator update. r1 > 0 adds the R1 penalty
     (r1 / 2) * |grad_x D(x)|^2 on real samples to the discriminator's loss (Mescheder et al. 2018,
     arXiv:1801.04406), recorded as "r1" in the history. Returns (G, D, history)."""
-    if loss not in ("nonsaturating", "minimax", "energy"):
-        raise TrainingError(f"loss must be 'nonsaturating', 'minimax' or 'energy', got {loss!r}.")
-    if not r1 >= 0:
-        raise TrainingError(f"r1 must be a penalty weight >= 0 (0 turns it off), got {r1!r}.")
+    check_settings(steps=steps, loss=loss, batch=batch, lr_g=lr_g, lr_d=lr_d, betas=betas, d_steps=d_steps, r1=r1)
     samples, gen, dev = prepare(samples, seed, device)
     if G is None or D is None:
         G0, D0 = default_models(samples, ("generator", "discriminator"))
         G, D = G or G0, D or D0
+    check_fits(samples, G=G.to(dev), D=D.to(dev))
     step = GANStep(G.to(dev), D.to(dev), samples, gen, loss, batch, lr_g, lr_d, betas, d_steps, r1)
     history = run(step, steps, step.nets, f"GAN ({loss})", progress, callback, every)
     return G, D, history
@@ -323,7 +423,7 @@ def _ign_settings(samples, **given):
     """IGN_DEFAULTS for the data's shape, overridden by the settings given (None: the default)."""
     settings = ign_defaults(samples)
     settings.update({k: v for k, v in given.items() if v is not None})
-    settings["weights"] = IGNWeights(*settings["weights"])
+    settings.update(check_settings(**settings))
     return settings
 
 
@@ -342,9 +442,11 @@ def train_ign(samples, steps=None, seed=0, weights=None, distance="l1", clamp=No
     samples, gen, dev = prepare(samples, seed, device)
     settings = _ign_settings(samples, steps=steps, weights=weights, batch=batch, lr=lr)
     steps, weights, batch, lr = (settings[k] for k in ("steps", "weights", "batch", "lr"))
+    check_settings(distance=distance, clamp=clamp, clamp_ref=clamp_ref, betas=betas, real_noise=real_noise)
     if f is None:
         options = {"source": data.gaussian_source(samples)} if samples.dim() == 2 else {}
         f = default_models(samples, ("ign",), **options)[0]
+    check_fits(samples, f=f.to(dev))
     step = IGNStep(f.to(dev), samples, gen, weights, distance, clamp, clamp_ref, batch, lr, betas, noise,
                    coverage, real_noise)
     history = run(step, steps, step.nets, "IGN", progress, callback, every)
@@ -366,8 +468,10 @@ def train_split_ign(samples, steps=None, seed=0, weights=None, distance="l1", ba
     samples, gen, dev = prepare(samples, seed, device)
     settings = _ign_settings(samples, steps=steps, weights=weights, batch=batch, lr=lr)
     steps, weights, batch, lr = (settings[k] for k in ("steps", "weights", "batch", "lr"))
+    check_settings(distance=distance, betas=betas)
     G = (G or default_models(samples, ("ign",))[0]).to(dev)
     A = (A or default_models(samples, ("ign",))[0]).to(dev)
+    check_fits(samples, f=G, A=A)
     step = SplitIGNStep(G, A, samples, gen, weights, distance, batch, lr, betas)
     history = run(step, steps, step.nets, "split IGN", progress, callback, every)
     return G, A, history
@@ -378,8 +482,10 @@ def train_self_gan(samples, energy, steps, weights, seed=0, batch=128, lr=1e-3, 
     """One network f trained as a GAN with D(y) = energy(f(y), y) (losses.self_gan_loss), z ~ N(0, I).
 
     With the L1 distance as the energy this is IGN. Returns (f, history)."""
+    check_settings(steps=steps, weights=weights, batch=batch, lr=lr, betas=betas)
     samples, gen, dev = prepare(samples, seed, device)
     f = (f or default_models(samples, ("ign",))[0]).to(dev)
+    check_fits(samples, f=f)
     opt = torch.optim.Adam(f.parameters(), lr=lr, betas=betas)
 
     def step(i):
@@ -399,9 +505,11 @@ def train_ebgan(samples, steps=2000, seed=0, margin=1.0, distance="l1", batch=12
     """EBGAN: generator G against an autoencoder discriminator A scored by delta = d(A(y), y).
 
     Returns (G, A, history)."""
+    check_settings(steps=steps, margin=margin, distance=distance, batch=batch, lr_g=lr_g, lr_d=lr_d, betas=betas)
     samples, gen, dev = prepare(samples, seed, device)
     G = (G or default_models(samples, ("generator",))[0]).to(dev)
     A = (A or default_models(samples, ("ign",))[0]).to(dev)
+    check_fits(samples, G=G, A=A)
     step = EBGANStep(G, A, samples, gen, margin, distance, batch, lr_g, lr_d, betas)
     history = run(step, steps, step.nets, "EBGAN", progress, callback, every)
     return G, A, history
@@ -411,6 +519,7 @@ def train_classifier(steps=800, seed=0, batch=128, lr=3e-3, model=None, progress
     """Train a digit classifier on data.digits(split="train") only (random 1-pixel shifts, one-cycle lr).
 
     Returns (model, history); history has "loss" per step."""
+    check_settings(steps=steps, seed=seed, batch=batch, lr=lr)
     dev = device or default_device()
     torch.manual_seed(seed)
     model = (model or models.build("conv-classifier")).to(dev).train()

@@ -91,8 +91,8 @@ def test_2d_sources_still_map_the_same_way():
 @pytest.mark.parametrize("kind", data.IMAGE_SOURCES)
 def test_checkpoint_round_trip_keeps_the_source(kind, images, tmp_path):
     f = study.build(0, kind, width=8, latent=4, images=images)
-    checkpoints.save(f, tmp_path / "tiny.pt")
-    back = checkpoints.load(tmp_path / "tiny.pt", map_location="cpu")
+    checkpoints.save(f, tmp_path / "tiny.safetensors")
+    back = checkpoints.load(tmp_path / "tiny.safetensors", map_location="cpu")
     assert back.source == f.source and back.source["kind"] == kind
     assert torch.equal(models.sample(back, 6, seed=2), models.sample(f, 6, seed=2))
     z = data.source_noise(f.source, f.data_shape, 6, seed=2)
@@ -194,7 +194,7 @@ def test_recipes_write_where_they_are_told(tmp_path):
     assert all(len(study.decode_images(r["images"])) == study.KEEP_IMAGES for r in rows)
     assert record["config"]["eval"]["split"] == "test" and record["results"]["gan"]["classes"] >= 9
     meta = study.make_checkpoint(folder=tmp_path, steps=2, every=1)
-    back = checkpoints.load(tmp_path / "ign-digits.pt", map_location="cpu")
+    back = checkpoints.load(tmp_path / "ign-digits.safetensors", map_location="cpu")
     assert back.source["kind"] == study.SHIPPED["source"] == meta["config"]["recipe"]["source"]
     assert [c[0] for c in meta["metrics"]["fd_by_step"]] == [1, 2]
 

@@ -168,15 +168,15 @@ def test_presets_experiments_and_save(the_lab, tmp_path):
     thread.start()
     thread.join()
     assert "use Step" in the_lab.message.value and not the_lab.playing
-    the_lab.save_path.value = str(tmp_path / "mine.pt")
+    the_lab.save_path.value = str(tmp_path / "mine.safetensors")
     the_lab.save_button.click()
-    G = checkpoints.load(tmp_path / "mine.pt", map_location="cpu")
-    D = checkpoints.load(tmp_path / "mine-discriminator.pt", map_location="cpu")
+    G = checkpoints.load(tmp_path / "mine.safetensors", map_location="cpu")
+    D = checkpoints.load(tmp_path / "mine-discriminator.safetensors", map_location="cpu")
     assert G.role == "generator" and D.role == "discriminator"
     assert all(torch.equal(a, b) for a, b in zip(G.parameters(), the_lab.session.stepper.G.parameters()))
     the_lab.save_path.value = str(tmp_path / "mine.txt")
     the_lab.save_button.click()
-    assert "ending in .pt" in the_lab.message.value
+    assert "ending in .safetensors" in the_lab.message.value
 
 
 def test_static_views_draw_every_panel():

@@ -128,6 +128,8 @@ def test_train_ign_draws_z_from_the_networks_source_at_full_batch():
     f = models.build("mlp-ign", source={"mean": [10.0, 10.0], "std": [1.0, 1.0]})
     seen = _inputs_seen(f)
     train.train_ign(points, steps=2, batch=32, f=f, progress=False)
+    assert len(seen[0]) == 2, "train.check_fits first tries f on two samples"
+    seen = seen[1:]
     assert len(seen) == 2 * 4 and all(len(y) == 32 for y in seen), "4 passes of f per step, each a whole batch"
     z = seen[1::4]  # each step applies f to x, z, f(z) (frozen) and sg f(z)
     assert all(abs(float(y.mean()) - 10) < 1 for y in z), "z comes from the network's source, not N(0, I)"
@@ -143,7 +145,7 @@ def test_train_split_ign_steps_both_networks_and_draws_a_full_batch_of_z():
     after = [torch.cat([p.detach().flatten() for p in n.parameters()]) for n in (G, A)]
     assert not torch.equal(before[0], after[0]), "the generator G never moved"
     assert not torch.equal(before[1], after[1]), "the autoencoder A never moved"
-    assert [len(z) for z in seen] == [16, 16, 16]
+    assert [len(z) for z in seen] == [2, 16, 16, 16], "check_fits's probe on two samples, then a full batch per step"
 
 
 # --- metrics ---------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def digit_classifier(folder=None):
     model = model.cpu()
     test, train_acc = metrics.accuracy(model, "test"), metrics.accuracy(model, "train")
     print(f"digit classifier: test accuracy {test:.4f}, train accuracy {train_acc:.4f}")
-    checkpoints.save(model, (folder or checkpoints.folder()) / f"{metrics.CLASSIFIER}.pt", seed=0, steps=steps,
+    checkpoints.save(model, (folder or checkpoints.folder()) / f"{metrics.CLASSIFIER}.safetensors", seed=0, steps=steps,
                      config={"trainer": "train.train_classifier", "data": "digits split=train",
                              **CLASSIFIER_TRAIN, "augment": "random 1-pixel shifts"},
                      metrics={"test_accuracy": round(test, 4), "train_accuracy": round(train_acc, 4),
@@ -73,7 +73,7 @@ def gan_digits(folder=None):
     seconds = time.perf_counter() - start
     q = metrics.digits_quality(models.sample(G.cpu(), EVAL_SAMPLES, seed=1))
     print(f"gan-digits: {q}")
-    checkpoints.save(G, (folder or checkpoints.folder()) / "gan-digits.pt", seed=0, steps=steps,
+    checkpoints.save(G, (folder or checkpoints.folder()) / "gan-digits.safetensors", seed=0, steps=steps,
                      config={**GAN, "data": "digits split=train", "trainer": "train.train_gan"},
                      metrics={"fd": round(q.fd, 2), "floor": round(q.floor, 2), "shares": q.shares,
                               "confidence": round(q.confidence, 4), "classes_over_3pct": q.covered(),

@@ -10,6 +10,7 @@ import statistics
 import torch
 
 from .. import data, metrics, models, results, train
+from ..checks import CourseError
 from . import recipe
 
 # Every setting is passed explicitly to train.train_gan, so that changing its defaults changes nothing here.
@@ -33,7 +34,7 @@ def settings_with(**changes):
     """SETTINGS with some values changed; unknown names are refused."""
     unknown = set(changes) - set(SETTINGS)
     if unknown:
-        raise ValueError(f"unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(SETTINGS)}.")
+        raise CourseError(f"unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(SETTINGS)}.")
     return {**SETTINGS, **changes}
 
 

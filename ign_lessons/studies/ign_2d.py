@@ -79,7 +79,7 @@ def make_checkpoints(folder=None):
         with runtime.threads(1):
             f, history = run(name, 0)
         row = {**score(f, name), "seconds": round(history.seconds, 1)}
-        checkpoints.save(f, (folder or checkpoints.folder()) / f"ign-2d-{name}.pt",
+        checkpoints.save(f, (folder or checkpoints.folder()) / f"ign-2d-{name}.safetensors",
                          config={**history.settings, "data": name, "n_data": N_DATA},
                          seed=0, steps=history.steps, metrics=row)
         print(name, row, flush=True)

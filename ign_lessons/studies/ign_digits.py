@@ -182,5 +182,5 @@ def make_checkpoint(folder=None, steps=SHIP_STEPS, every=SHIP_EVERY, seed=0, rec
               "module": "ign_lessons.studies.ign_digits (SHIPPED, SHIP_STEPS)"}
     config.pop("weights", None)
     config["weights"] = list(options["weights"])
-    return checkpoints.save(f, (folder or checkpoints.folder()) / "ign-digits.pt", config=config, seed=seed,
+    return checkpoints.save(f, (folder or checkpoints.folder()) / "ign-digits.safetensors", config=config, seed=seed,
                             steps=history.steps, metrics=row)

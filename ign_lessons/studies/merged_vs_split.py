@@ -20,6 +20,7 @@ import statistics
 import torch
 
 from .. import data, losses, metrics, models, results, runtime, train
+from ..checks import CourseError
 from ..losses import PAPER_LISTING_WEIGHTS, IGNWeights
 from . import map_runs, recipe, run_study, study
 
@@ -43,7 +44,7 @@ def settings_with(**changes):
     """SETTINGS with some values changed; unknown names are refused."""
     unknown = set(changes) - set(SETTINGS)
     if unknown:
-        raise ValueError(f"unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(SETTINGS)}.")
+        raise CourseError(f"unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(SETTINGS)}.")
     return {**SETTINGS, **changes}
 
 
@@ -52,7 +53,7 @@ def build(variant, seed=0, source=None):
 
     source: the generating network's source (models.Idempotent), None for N(0, I)."""
     if variant not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}.")
+        raise CourseError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}.")
     spec = VARIANTS[variant]
     torch.manual_seed(seed)
     nets = [models.build("mlp-ign", hidden=spec["hidden"], **({"source": source} if k == 0 and source else {}))
