@@ -7,6 +7,7 @@ course never loads one). Both files are written atomically: a save that is inter
 old checkpoint as it was. `save` writes where it is told; only `python -m ign_lessons retrain`
 writes data/.
 """
+import difflib
 import hashlib
 import json
 import os
@@ -105,7 +106,9 @@ def metadata(name_or_path):
     """The metadata dict of a checkpoint, without loading its weights."""
     weights, meta_path = _paths(name_or_path)
     if not meta_path.exists():
-        raise CheckpointError(f"No checkpoint {str(name_or_path)!r} ({meta_path} is missing). Shipped: "
+        close = difflib.get_close_matches(str(name_or_path), names(), n=1)
+        raise CheckpointError(f"No checkpoint {str(name_or_path)!r} ({meta_path} is missing)"
+                              + (f"; did you mean {close[0]!r}?" if close else ".") + " Shipped: "
                               f"{', '.join(names()) or 'none'}. Regenerate them with `python3 course.py retrain`.")
     restore = (f"Restore it with `git checkout -- {meta_path}`, or save the model again.")
     try:

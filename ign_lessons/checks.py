@@ -15,7 +15,8 @@ def choice(name, value, options, error=CourseError):
     """`value` must be one of `options`; a near miss is named (did you mean ...?). Raises `error`."""
     if isinstance(value, str) and value in options:
         return value
-    close = difflib.get_close_matches(value, list(options), n=1) if isinstance(value, str) else []
+    close = ([o for o in options if o.lower() == value.lower()] or difflib.get_close_matches(value, list(options), n=1)
+             if isinstance(value, str) else [])
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise error(f"Unknown {name} {value!r}{hint}; choose one of {', '.join(map(repr, options))}.")
 

@@ -186,9 +186,10 @@ def run(step, steps, nets, desc="training", progress=True, callback=None, every=
                     history.restored = saved
                     what = (f"the loss term(s) {', '.join(f'{k} = {v}' for k, v in bad.items())}" if bad
                             else f"a weight (the losses were finite: {values})")
-                    history.stopped = (f"{what} became non-finite at step {i} (steps count from 0); training "
-                                       f"stopped and the weights saved after {saved} steps, the last finite ones, "
-                                       "were restored. Try a smaller learning rate or a clamp.")
+                    kept = f"the weights saved after {saved} steps" if saved else "the initial weights"
+                    history.stopped = (f"{what} became non-finite at step {i} (steps count from 0); training stopped "
+                                       f"and {kept}, the last finite ones, were restored. Try a smaller learning "
+                                       "rate or a clamp.")
                     print("WARNING:", history.stopped)
                     break
                 history.record(values)

@@ -2,6 +2,7 @@
 mutations a review found no test catching: a minimax generator loss where the non-saturating one
 belongs, trainers that ignore the source or never step the generator, a z of the wrong shape or
 size, and a mode threshold ten times too small."""
+import copy
 import math
 
 import pytest
@@ -246,3 +247,118 @@ def test_the_ign_step_applies_its_clamp():
     outs = {clamp: train.IGNStep(f, x, torch.Generator().manual_seed(0), IGNWeights(1, 1, 5), batch=64,
                                  clamp=clamp, lr=0.0)() for clamp in (None, 0.01)}
     assert outs[0.01]["tight"] > outs[None]["tight"]  # the clamp bounds the negative tightness from below
+
+
+def _sgd(step, name, lr=1.0):
+    """Swap a step's Adam for plain SGD: the weight change is then -lr x the gradient, so a test can read the
+    gradient (Adam's first step is lr x the sign of the gradient, blind to the loss's scale)."""
+    nets = {"opt_d": step.nets[1], "opt_g": step.nets[0], "opt": step.nets[0]}
+    setattr(step, name, torch.optim.SGD(nets[name].parameters(), lr=lr))
+
+
+def _flat(net):
+    return torch.cat([p.detach().flatten().clone() for p in net.parameters()])
+
+
+@pytest.mark.parametrize("loss, r1", [("nonsaturating", 0.0), ("energy", 0.0), ("nonsaturating", 3.0), ("energy", 3.0)])
+def test_gan_step_updates_each_player_with_its_own_loss_and_the_r1_scale(loss, r1):
+    torch.manual_seed(0)
+    G, D = models.build("mlp-generator", hidden=8), models.build("mlp-discriminator", hidden=8)
+    samples = torch.randn(64, 2)
+    step = train.GANStep(G, D, samples, torch.Generator().manual_seed(1), loss=loss, batch=8, r1=r1)
+    _sgd(step, "opt_d")
+    _sgd(step, "opt_g")
+    state, gen_state, D_before, G_before = torch.get_rng_state(), step.gen.get_state(), _flat(D), _flat(G)
+    Dc, Gc = copy.deepcopy(D), copy.deepcopy(G)
+    values = step.d_update()
+    assert torch.equal(_flat(G), G_before), "the discriminator's update moved the generator"
+    torch.set_rng_state(state)
+    x = samples[torch.randint(64, (8,), generator=torch.Generator().set_state(gen_state))]
+    fake = Gc(torch.randn(8, *G.latent_shape))
+    d_loss = (losses.energy_d_loss if loss == "energy" else losses.gan_d_loss)(Dc, x, fake)
+    penalty = train._r1_penalty(Dc, x)
+    total = d_loss + r1 / 2 * penalty
+    want = torch.cat([g.flatten() for g in torch.autograd.grad(total, list(Dc.parameters()))])
+    assert torch.allclose(values["d_loss"], d_loss.detach())
+    assert torch.allclose(D_before - _flat(D), want, atol=1e-6), "D's update is not the gradient of d_loss + r1/2 R1"
+    assert ("r1" in values) == bool(r1)
+    D_now, G_now, state = _flat(D), _flat(G), torch.get_rng_state()
+    Gc.load_state_dict(G.state_dict())
+    g_values = step.g_update()
+    assert torch.equal(_flat(D), D_now), "the generator's update moved the discriminator"
+    torch.set_rng_state(state)
+    fake = Gc(torch.randn(8, *G.latent_shape))
+    judge = copy.deepcopy(D)
+    g_loss = losses.energy_g_loss(judge, fake) if loss == "energy" else losses.gan_g_loss(judge, fake, loss)
+    want = torch.cat([g.flatten() for g in torch.autograd.grad(g_loss, list(Gc.parameters()))])
+    assert torch.allclose(g_values["g_loss"], g_loss.detach())
+    assert torch.allclose(G_now - _flat(G), want, atol=1e-6), "G's update is not the gradient of its loss"
+
+
+def test_nearest_generated_follows_the_distance_it_is_given():
+    x = torch.tensor([[0.0, 0.0]])
+    fz = torch.tensor([[0.9, 0.9], [1.5, 0.0]])  # L1: 1.8 vs 1.5 (the second); L2: 1.27 vs 1.5 (the first)
+    assert losses.nearest_generated(x, fz, "l1").tolist() == [1]
+    assert losses.nearest_generated(x, fz, "l2").tolist() == [0]
+    assert losses.nearest_generated(x, fz, "l2sq").tolist() == [0]
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(20, 1, 3, 3, generator=g), torch.randn(30, 1, 3, 3, generator=g)
+    for kind in losses.DISTANCES:
+        table = torch.stack([losses.per_sample_distance(a, b[j].expand_as(a), kind) for j in range(30)], 1)
+        assert torch.equal(losses.nearest_generated(a, b, kind), table.argmin(1)), kind
+
+
+def test_default_models_fit_the_shape_of_the_data_and_the_role():
+    points, images = torch.zeros(4, 2), torch.zeros(4, 3, 16, 16)
+    G, D, f = train.default_models(points, ("generator", "discriminator", "ign"), hidden=16)
+    assert [m.spec["kind"] for m in (G, D, f)] == ["mlp-generator", "mlp-discriminator", "mlp-ign"]
+    assert all(m.spec["options"] == {"hidden": 16} for m in (G, D, f))
+    G, D, f = train.default_models(images, ("generator", "discriminator", "ign"), latent=7)
+    assert [m.spec["kind"] for m in (G, D, f)] == ["conv-generator", "conv-discriminator", "conv-ign"]
+    assert G.spec["options"] == {"size": 16, "channels": 3, "latent": 7}
+    assert D.spec["options"] == {"size": 16, "channels": 3}, "the discriminator takes no latent size"
+    assert G(torch.zeros(2, *G.latent_shape)).shape == (2, 3, 16, 16) and D(images).shape[0] == 4
+    assert [m.spec["kind"] for m in train.default_models(points, ("ign", "generator"))] == ["mlp-ign", "mlp-generator"]
+
+
+def test_mode_trace_oscillation_reads_only_the_later_part_of_the_run():
+    trace = metrics.ModeTrace(models.build("mlp-generator", hidden=4), n=10)
+    trace.steps = [0, 100, 200, 300, 400]
+    trace.shares = [[1, 0], [0, 1], [1, 0], [1, 0], [1, 0]]  # the mass jumps early, then holds still
+    assert trace.oscillation(after=0.5) == 0.0
+    assert trace.oscillation(after=0.0) == pytest.approx(0.5)
+    trace.shares = [[1, 0], [1, 0], [1, 0], [0, 1], [1, 0]]  # it jumps late
+    assert trace.oscillation(after=0.5) == pytest.approx(1.0)
+    assert trace.oscillation(after=0.0) == pytest.approx(0.5)
+
+
+def _moved(run):
+    with runtime.threads(1):
+        return _flat(run()[0])
+
+
+@pytest.mark.parametrize("setting, value", [("distance", "l2sq"), ("lr", 3e-3), ("betas", (0.9, 0.9)),
+                                            ("weights", (20, 5, 1)), ("batch", 8), ("clamp", 0.01)])
+def test_train_ign_uses_each_setting_it_is_given(setting, value):
+    points = data.toy2d("ring", 64)
+    run = lambda **given: train.train_ign(points, steps=4, batch=16, seed=0, progress=False, **given)
+    if setting == "batch":
+        run = lambda **given: train.train_ign(points, steps=4, seed=0, progress=False, **given)
+    assert not torch.equal(_moved(run), _moved(lambda: run(**{setting: value}))), f"train_ign ignored {setting}"
+    _, history = train.train_ign(points, steps=1, progress=False, **{setting: value})
+    assert history.settings[setting] == value
+
+
+@pytest.mark.parametrize("setting, value", [("distance", "l2sq"), ("lr", 3e-3), ("betas", (0.9, 0.9)),
+                                            ("weights", (20, 5, 1)), ("batch", 8)])
+def test_train_split_ign_uses_each_setting_it_is_given(setting, value):
+    points = data.toy2d("ring", 64)
+    base = {"batch": 16} if setting != "batch" else {}
+    run = lambda **given: train.train_split_ign(points, steps=4, seed=0, progress=False, **base, **given)
+    assert not torch.equal(_moved(run), _moved(lambda: run(**{setting: value}))), f"split IGN ignored {setting}"
+
+
+@pytest.mark.parametrize("setting, value", [("lr", 1e-2), ("batch", 8)])
+def test_train_classifier_uses_each_setting_it_is_given(setting, value):
+    run = lambda **given: train.train_classifier(steps=3, seed=0, progress=False, **{"batch": 16, **given})
+    assert not torch.equal(_moved(run), _moved(lambda: run(**{setting: value}))), f"the classifier ignored {setting}"

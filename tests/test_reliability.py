@@ -1,0 +1,412 @@
+"""Bad inputs and faults, each with what the user sees: the course's own error, a command's error, or a
+documented way of handling it. `python tests/test_reliability.py` rewrites the table in docs/reliability.md
+from these cases, with the messages as they are now."""
+import contextlib
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import pickle
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+import torch
+
+from ign_lessons import __main__ as cli
+from ign_lessons import book, checkpoints, data, losses, metrics, models, plots, runtime, train
+from ign_lessons.checks import CourseError
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLE = ROOT / "docs" / "reliability.md"
+POINTS = data.toy2d("ring", 64)
+DIGITS = data.digits()[0][:64]
+NAN = float("nan")
+
+
+class Case(NamedTuple):
+    area: str
+    tried: str
+    action: Callable  # raises CourseError or SystemExit, or returns the message of a case handled on purpose
+    match: str  # a regular expression the message must contain
+    env: tuple = ()  # (variable, value) pairs set while the case runs
+
+
+def quiet(**settings):
+    return {"progress": False, **settings}
+
+
+def ign(samples=POINTS, **settings):
+    return train.train_ign(samples, **quiet(steps=settings.pop("steps", 1), **settings))
+
+
+@contextlib.contextmanager
+def environ(**values):
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    runtime.data_folder.cache_clear()
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+        runtime.data_folder.cache_clear()
+
+
+def course_py(*argv):
+    spec = importlib.util.spec_from_file_location("course_entry", ROOT / "course.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    code = module.main(list(argv))
+    assert code == 2, f"course.py {' '.join(argv)} returned {code}"
+
+
+# --- faults during training: each returns the message the run leaves in its history ------------------------
+
+def ctrl_c_during_training():
+    def press_ctrl_c(i, history):
+        if i == 30:
+            signal.raise_signal(signal.SIGINT)  # what Ctrl-C does: Python raises KeyboardInterrupt
+    f, history = ign(steps=200, every=10, callback=press_ctrl_c)
+    assert history.interrupted == 31 and len(history["loss"]) == 31 and train.finite_weights([f])
+    return history.stopped
+
+
+def fresh_ign():
+    torch.manual_seed(0)
+    return models.build("mlp-ign", source=data.gaussian_source(POINTS))
+
+
+def nan_weight_mid_training():
+    f = fresh_ign()
+
+    def poison(i, history):
+        if i == 120:
+            with torch.no_grad():
+                next(f.parameters()).view(-1)[0] = NAN
+    f, history = ign(f=f, steps=300, every=1, callback=poison)
+    clean, _ = ign(f=fresh_ign(), steps=100)  # the same run without the fault, to the last snapshot before step 121
+    assert history.restored == 100 and train.finite_weights([f])
+    assert all(torch.equal(a, b) for a, b in zip(f.state_dict().values(), clean.state_dict().values()))
+    return history.stopped
+
+
+def overflowing_loss():
+    def step(i):
+        return {"rec": torch.tensor(1.0), "tight": torch.tensor(float("-inf") if i == 7 else -1.0)}
+    net = torch.nn.Linear(2, 2)
+    history = train.run(step, 20, [net], progress=False)
+    assert history.steps == 7 and history.restored == 0
+    return history.stopped
+
+
+def infinite_weight_with_finite_losses():
+    net = torch.nn.Linear(2, 2)
+
+    def step(i):
+        if i == 3:
+            with torch.no_grad():
+                net.weight[0, 0] = float("inf")
+        return {"loss": torch.tensor(1.0)}
+    history = train.run(step, 10, [net], progress=False)
+    assert history.steps == 3 and train.finite_weights([net])
+    return history.stopped
+
+
+def reject_pickle(tmp):
+    path = tmp / "evil.safetensors"
+    meta = checkpoints.save(models.build("mlp-ign", hidden=4, depth=1), path)
+    evil = pickle.dumps({"weight": torch.zeros(2)})  # the refusal does not depend on what the pickle would run
+    path.write_bytes(evil)
+    path.with_suffix(".json").write_text(json.dumps({**meta, "sha256": hashlib.sha256(evil).hexdigest()}))
+    checkpoints.load(path)
+
+
+def damaged_json(tmp):
+    path = tmp / "tiny.safetensors"
+    checkpoints.save(models.build("mlp-ign", hidden=4, depth=1), path)
+    path.with_suffix(".json").write_text("{half a file")
+    checkpoints.load(path)
+
+
+def damaged_weights(tmp):
+    path = tmp / "tiny.safetensors"
+    checkpoints.save(models.build("mlp-ign", hidden=4, depth=1), path)
+    path.write_bytes(path.read_bytes()[:-3])
+    checkpoints.load(path)
+
+
+def other_architecture(tmp):
+    path = tmp / "tiny.safetensors"
+    meta = checkpoints.save(models.build("mlp-ign", hidden=4, depth=1), path)
+    path.with_suffix(".json").write_text(json.dumps({**meta, "model": {"kind": "mlp-ign", "options": {"hidden": 8}}}))
+    checkpoints.load(path)
+
+
+def nan_model(tmp):
+    net = models.build("mlp-ign", hidden=4, depth=1)
+    with torch.no_grad():
+        next(net.parameters()).fill_(NAN)
+    checkpoints.save(net, tmp / "nan.safetensors")
+
+
+class TwoScores(torch.nn.Module):
+    def forward(self, x):
+        return torch.zeros(len(x), 2)
+
+
+class NoLatent(torch.nn.Module):
+    def forward(self, z):
+        return z
+
+
+CASES = [
+    # training data
+    Case("training data", "samples as a NumPy array", lambda: ign(np.zeros((8, 2))), "must be a torch.Tensor"),
+    Case("training data", "points of shape (N, 3)", lambda: ign(torch.zeros(8, 3)), r"shape \(N, 2\)"),
+    Case("training data", "a single sample", lambda: ign(POINTS[:1]), "at least 2 samples"),
+    Case("training data", "no samples at all, shape (0, 2)", lambda: ign(POINTS[:0]), "at least 2 samples"),
+    Case("training data", "a NaN among the points", lambda: ign(torch.cat([POINTS, torch.full((1, 2), NAN)])),
+         "2 NaN or infinite"),
+    Case("training data", "digits as raw pixels 0..255", lambda: ign(DIGITS * 127.5 + 127.5), r"values in \[-1, 1\]"),
+    Case("training data", "digits scaled to [0, 1]", lambda: ign((DIGITS + 1) / 2), r"look scaled to \[0, 1\]"),
+    Case("training data", "images that are not square, (N, 1, 8, 6)", lambda: ign(DIGITS[..., :6]), "must be square"),
+    Case("training data", "images of side 6", lambda: ign(DIGITS[..., :6, :6]), "power of two"),
+    Case("training data", "a 3-dimensional tensor (N, 8, 8)", lambda: ign(DIGITS[:, 0]), r"\(N, C, H, W\)"),
+    # settings of the trainers
+    Case("settings", "train_ign(clamp=0)", lambda: ign(clamp=0), "clamp must be > 0"),
+    Case("settings", "train_ign(clamp=-1.5)", lambda: ign(clamp=-1.5), "clamp must be > 0"),
+    Case("settings", "train_ign(lr=0)", lambda: ign(lr=0), "lr must be > 0"),
+    Case("settings", "train_ign(lr=-1e-3)", lambda: ign(lr=-1e-3), "lr must be > 0"),
+    Case("settings", "train_ign(lr=nan)", lambda: ign(lr=NAN), "lr must be a finite number"),
+    Case("settings", "train_ign(lr='0.001')", lambda: ign(lr="0.001"), "lr must be a finite number"),
+    Case("settings", "a negative IGN weight", lambda: ign(weights=(20, 20, -1)), "lambda_tight must be >= 0"),
+    Case("settings", "all IGN weights zero", lambda: ign(weights=(0, 0, 0)), "all zero"),
+    Case("settings", "two IGN weights instead of three", lambda: ign(weights=(20, 20)), "three numbers"),
+    Case("settings", "train_ign(batch=0)", lambda: ign(batch=0), "batch must be a whole number >= 1"),
+    Case("settings", "train_ign(batch=64.0)", lambda: ign(batch=64.0), "batch must be a whole number"),
+    Case("settings", "train_ign(steps=-5)", lambda: ign(steps=-5), "steps must be a whole number >= 0"),
+    Case("settings", "train_ign(steps=1.5)", lambda: ign(steps=1.5), "steps must be a whole number"),
+    Case("settings", "train_ign(seed='0')", lambda: ign(seed="0"), "seed must be a whole number"),
+    Case("settings", "train_ign(seed=1.5)", lambda: ign(seed=1.5), "seed must be a whole number"),
+    Case("settings", "train_ign(distance='L1')", lambda: ign(distance="L1"), "did you mean 'l1'"),
+    Case("settings", "train_ign(clamp=1.5, clamp_ref='pair')", lambda: ign(clamp=1.5, clamp_ref="pair"),
+         "did you mean 'paired'"),
+    Case("settings", "train_ign(betas=(0.5,))", lambda: ign(betas=(0.5,)), "betas must be a pair"),
+    Case("settings", "train_ign(betas=(1.0, 0.999))", lambda: ign(betas=(1.0, 0.999)), r"betas\[0\] must be"),
+    Case("settings", "train_ign(real_noise=0)", lambda: ign(real_noise=0), "real_noise must be > 0"),
+    Case("settings", "train_ign(coverage=0)", lambda: ign(coverage=0), "coverage needs a weight > 0"),
+    Case("settings", "train_ign(every=0) with a callback", lambda: ign(every=0, callback=print),
+         "every must be a whole number >= 1"),
+    Case("settings", "train_gan(loss='non-saturating')",
+         lambda: train.train_gan(POINTS, **quiet(steps=1, loss="non-saturating")), "did you mean 'nonsaturating'"),
+    Case("settings", "train_gan(d_steps=0)", lambda: train.train_gan(POINTS, **quiet(steps=1, d_steps=0)),
+         "d_steps must be a whole number >= 1"),
+    Case("settings", "train_gan(r1=-1)", lambda: train.train_gan(POINTS, **quiet(steps=1, r1=-1)), "r1 must be >= 0"),
+    Case("settings", "train_gan(lr_d=0)", lambda: train.train_gan(POINTS, **quiet(steps=1, lr_d=0)),
+         "lr_d must be > 0"),
+    Case("settings", "train_ebgan(margin=-1)", lambda: train.train_ebgan(POINTS, **quiet(steps=1, margin=-1)),
+         "margin must be > 0"),
+    Case("settings", "train_ebgan(margin=0)", lambda: train.train_ebgan(POINTS, **quiet(steps=1, margin=0)),
+         "margin must be > 0"),
+    Case("settings", "train_split_ign(distance='cosine')",
+         lambda: train.train_split_ign(POINTS, **quiet(steps=1, distance="cosine")), "Unknown distance 'cosine'"),
+    Case("settings", "train_classifier(batch=0)", lambda: train.train_classifier(**quiet(steps=1, batch=0)),
+         "batch must be a whole number >= 1"),
+    # networks and sources that do not fit the data
+    Case("networks", "an image network f on 2D points", lambda: ign(f=models.build("conv-ign", size=8, channels=1)),
+         "f does not fit data of shape"),
+    Case("networks", "a 2D generator on the digits",
+         lambda: train.train_gan(DIGITS, **quiet(steps=1, G=models.build("mlp-generator"))), "G maps"),
+    Case("networks", "a discriminator with two scores per sample",
+         lambda: train.train_gan(POINTS, **quiet(steps=1, D=TwoScores())), r"needs \(\(2,\), \(2, 1\)\)"),
+    Case("networks", "a generator without .latent_shape",
+         lambda: train.train_gan(POINTS, **quiet(steps=1, G=NoLatent())), "G needs a .latent_shape"),
+    Case("networks", "an EBGAN autoencoder for images on points",
+         lambda: train.train_ebgan(POINTS, **quiet(steps=1, A=models.build("conv-ign", size=8, channels=1))),
+         "A does not fit"),
+    Case("networks", "a noise function giving z of shape (n, 1)", lambda: ign(noise=lambda n: torch.randn(n, 1)),
+         "z must have the shape of the data"),
+    Case("networks", "losses.ign_terms with z of shape (B, 1)",
+         lambda: losses.ign_terms(models.build("mlp-ign"), POINTS, torch.randn(64, 1)), "z must have the shape"),
+    Case("networks", "losses.ign_terms paired clamp with 64 x's and 32 z's",
+         lambda: losses.ign_terms(models.build("mlp-ign"), POINTS, POINTS[:32], clamp=1.5), "pairs x and z"),
+    Case("networks", "models.build('mlp-ing')", lambda: models.build("mlp-ing"), "did you mean 'mlp-ign'"),
+    Case("networks", "losses.tight_clamp with scale 0",
+         lambda: losses.tight_clamp(-torch.ones(3), torch.ones(3), 0.0), "clamp must be > 0"),
+    Case("networks", "losses.tight_clamp where the reconstruction is perfect (r = 0)",
+         lambda: f"finite: {losses.tight_clamp(-torch.ones(3), torch.zeros(3)).tolist()}", "finite: \\[-"),
+    # metrics
+    Case("metrics", "mode_coverage of an all-NaN generator",
+         lambda: metrics.mode_coverage(torch.full((100, 2), NAN)), "NaN.*diverged"),
+    Case("metrics", "mode_coverage of no samples", lambda: metrics.mode_coverage(torch.zeros(0, 2)), "at least 1"),
+    Case("metrics", "mode_coverage(radius=0)", lambda: metrics.mode_coverage(POINTS, radius=0), "radius must be > 0"),
+    Case("metrics", "mode_coverage(min_share=2)", lambda: metrics.mode_coverage(POINTS, min_share=2),
+         "min_share must be >= 0 and <= 1"),
+    Case("metrics", "mode_coverage of the moons (no modes)", lambda: metrics.mode_coverage(POINTS, "moons"),
+         "no discrete modes"),
+    Case("metrics", "mode_coverage of 3D points", lambda: metrics.mode_coverage(torch.zeros(10, 3)), r"\(N, 2\)"),
+    Case("metrics", "near_data against an empty reference", lambda: metrics.near_data(POINTS, POINTS[:0]),
+         "reference needs at least 1"),
+    Case("metrics", "shape_coverage of the ring", lambda: metrics.shape_coverage(POINTS, "ring"), "has discrete modes"),
+    Case("metrics", "oscillation of one snapshot", lambda: metrics.oscillation([[0.5, 0.5]]), "at least two"),
+    Case("metrics", "digits_quality of NaN digits",
+         lambda: metrics.digits_quality(torch.full((200, 1, 8, 8), NAN)), "diverged"),
+    Case("metrics", "digits_quality of raw pixels 0..16",
+         lambda: metrics.digits_quality(torch.full((200, 1, 8, 8), 16.0)), r"lie in \[-1, 1\]"),
+    Case("metrics", "digits_quality of flat vectors", lambda: metrics.digits_quality(torch.zeros(200, 64)),
+         r"reshape\(-1, 1, 8, 8\)"),
+    Case("metrics", "digits_quality of 50 images", lambda: metrics.digits_quality(DIGITS[:50]),
+         "at least 180 images"),
+    Case("metrics", "digits_quality(repeats=0)", lambda: metrics.digits_quality(DIGITS, sample=20, repeats=0),
+         "repeats must be a whole number >= 1"),
+    Case("metrics", "a generator passed as the classifier",
+         lambda: metrics.digits_quality(DIGITS, sample=20, model="gan-digits"), "not a digit classifier"),
+    Case("metrics", "frechet_distance of one row",
+         lambda: metrics.frechet_distance(torch.zeros(1, 3), torch.zeros(5, 3)),
+         "at least 2 rows"),
+    # data
+    Case("data", "toy2d('rings')", lambda: data.toy2d("rings", 10), "did you mean 'ring'"),
+    Case("data", "toy2d('ring', 0)", lambda: data.toy2d("ring", 0), "n must be a positive whole number"),
+    Case("data", "toy2d('ring', 10, noise=-1)", lambda: data.toy2d("ring", 10, noise=-1), "noise must be >= 0"),
+    Case("data", "toy2d('ring', 10, seed=0.5)", lambda: data.toy2d("ring", 10, seed=0.5), "seed must be a whole"),
+    Case("data", "digits(split='validation')", lambda: data.digits(split="validation"), "Unknown split"),
+    Case("data", "image_source('gausian')", lambda: data.image_source("gausian", DIGITS), "did you mean 'gaussian'"),
+    # figures
+    Case("figures", "plots.image_grid of no images", lambda: plots.image_grid(DIGITS[:0]), "at least 1 sample"),
+    Case("figures", "plots.image_grid of flat vectors", lambda: plots.image_grid(torch.zeros(4, 64)), "4 dimensions"),
+    Case("figures", "plots.points of 3D points", lambda: plots.points(torch.zeros(4, 3)), r"\(N, 2\)"),
+    Case("figures", "plots.points of NaN points", lambda: plots.points(torch.full((4, 2), NAN)), "NaN"),
+    Case("figures", "plots.curves of an empty history", lambda: plots.curves(train.History()), "no values"),
+    Case("figures", "plots.curves of a curve that is not there",
+         lambda: plots.curves(ign()[1], names=["los"]), "did you mean 'loss'"),
+    Case("figures", "plots.snapshots of nothing", lambda: plots.snapshots({}), "at least one step"),
+    Case("figures", "plots.class_shares of nothing", lambda: plots.class_shares({}), "at least one"),
+    # checkpoints (tmp: a temporary folder)
+    Case("checkpoints", "a crafted pickle with valid metadata and a matching SHA-256", reject_pickle,
+         "not a safetensors file.*nothing in it was run"),
+    Case("checkpoints", "loading a .pt file", lambda tmp: checkpoints.load(tmp / "model.pt"), "never loads a .pt"),
+    Case("checkpoints", "metadata that is not JSON", damaged_json, "is damaged"),
+    Case("checkpoints", "weights cut short (SHA-256 mismatch)", damaged_weights, "is damaged: SHA-256"),
+    Case("checkpoints", "weights of another architecture", other_architecture, "does not fit the architecture"),
+    Case("checkpoints", "an unknown checkpoint name", lambda tmp: checkpoints.load("gan-digit"),
+         "No checkpoint.*did you mean 'gan-digits'"),
+    Case("checkpoints", "saving a model with NaN weights", nan_model, "nothing was written"),
+    Case("checkpoints", "saving to model.pt", lambda tmp: checkpoints.save(models.build("mlp-ign"), tmp / "m.pt"),
+         "ending in .safetensors"),
+    # faults during training (handled: the run returns what it has)
+    Case("faults", "Ctrl-C at step 30 of train_ign", ctrl_c_during_training, "interrupted \\(Ctrl-C\\) after 31 steps"),
+    Case("faults", "a weight made NaN after step 120", nan_weight_mid_training,
+         "became non-finite at step 121.*saved after 100 steps"),
+    Case("faults", "the tightness term becoming -inf at step 7", overflowing_loss,
+         "tight = -inf became non-finite at step 7.*the initial weights"),
+    Case("faults", "a weight becoming inf while the losses stay finite", infinite_weight_with_finite_losses,
+         "a weight .* became non-finite at step 3"),
+    # environment variables (read by runtime; the first three when the package is imported)
+    Case("environment", "IGN_LESSONS_FAST=maybe", lambda: runtime._flag("IGN_LESSONS_FAST"),
+         "IGN_LESSONS_FAST='maybe' is not understood", (("IGN_LESSONS_FAST", "maybe"),)),
+    Case("environment", "IGN_LESSONS_FAST=off (handled: fast mode off)",
+         lambda: f"fast = {runtime._flag('IGN_LESSONS_FAST')}", "fast = False", (("IGN_LESSONS_FAST", "off"),)),
+    Case("environment", "IGN_LESSONS_THREADS=0", lambda: runtime._threads_from_environment(),
+         "IGN_LESSONS_THREADS='0' must be a whole number", (("IGN_LESSONS_THREADS", "0"),)),
+    Case("environment", "IGN_LESSONS_THREADS=two", lambda: runtime._threads_from_environment(),
+         "IGN_LESSONS_THREADS='two'", (("IGN_LESSONS_THREADS", "two"),)),
+    Case("environment", "IGN_LESSONS_DEVICE=gpu", lambda: runtime.device(),
+         "IGN_LESSONS_DEVICE='gpu' is not a device", (("IGN_LESSONS_DEVICE", "gpu"),)),
+    Case("environment", "IGN_LESSONS_DEVICE=cuda on a machine without CUDA",
+         lambda: pytest.skip("this machine has CUDA") if torch.cuda.is_available() else runtime.device(),
+         "IGN_LESSONS_DEVICE='cuda': this machine has no usable", (("IGN_LESSONS_DEVICE", "cuda"),)),
+    Case("environment", "IGN_LESSONS_DATA=/nowhere", lambda: runtime.data_folder(),
+         "IGN_LESSONS_DATA='/nowhere' is not the course's data", (("IGN_LESSONS_DATA", "/nowhere"),)),
+    # command lines: python -m ign_lessons, course.py, course.py html
+    Case("command line", "python -m ign_lessons study compare-2", lambda: cli.main(["study", "compare-2"]),
+         "did you mean 'compare-2d'"),
+    Case("command line", "python -m ign_lessons study compare-2d --fsat",
+         lambda: cli.main(["study", "compare-2d", "--fsat"]), "did you mean '--fast'"),
+    Case("command line", "python -m ign_lessons study compare-2d --jobs 0",
+         lambda: cli.main(["study", "compare-2d", "--jobs", "0"]), "--jobs must be a whole number >= 1"),
+    Case("command line", "python -m ign_lessons study compare-2d --jobs 2 --scheduler tcp://h:1",
+         lambda: cli.main(["study", "compare-2d", "--jobs", "2", "--scheduler", "tcp://h:1"]), "exclude each other"),
+    Case("command line", "python -m ign_lessons study (no name)", lambda: cli.main(["study"]), "name a study"),
+    Case("command line", "python -m ign_lessons retrain ign-2d-rin", lambda: cli.main(["retrain", "ign-2d-rin"]),
+         "did you mean 'ign-2d'"),
+    Case("command line", "python -m ign_lessons grade missing.ipynb", lambda: cli.main(["grade", "missing.ipynb"]),
+         "missing.ipynb"),
+    Case("command line", "python -m ign_lessons benchmark --quick", lambda: cli.main(["benchmark", "--quick"]),
+         "unrecognized arguments: '--quick'"),
+    Case("command line", "python3 course.py tset", lambda: course_py("tset"), "did you mean 'test'"),
+    Case("command line", "python3 course.py setup now", lambda: course_py("setup", "now"), "takes no arguments"),
+    Case("command line", "python3 course.py html --fsat", lambda: book.main(["--fsat"]), "did you mean '--fast'"),
+    Case("command line", "python3 course.py html 99", lambda: book.main(["99", "--out", "/nonexistent/book"]),
+         "unknown chapter"),
+]
+
+
+def seen(case, tmp):
+    """What the user sees: ("error", message) for the course's error, ("command", stderr) for a command that stops
+    with an error, ("handled", message) for a case handled on purpose. Any other exception propagates."""
+    action = (lambda: case.action(tmp)) if case.area == "checkpoints" else case.action
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()), environ(**dict(case.env)):
+            result = action()
+    except CourseError as error:
+        return "error", f"{type(error).__name__}: {error}"
+    except SystemExit as stop:
+        assert stop.code not in (0, None), f"{case.tried}: the command exited with success"
+        return "command", stop.code if isinstance(stop.code, str) else err.getvalue().strip().splitlines()[-1]
+    if case.area == "command line":
+        return "command", err.getvalue().strip().splitlines()[-1]
+    assert isinstance(result, str), f"{case.tried}: accepted silently, returned {result!r}"
+    return "handled", result
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.area}: {c.tried}" for c in CASES])
+def test_each_bad_input_or_fault_gets_a_clear_message(case, tmp_path):
+    kind, message = seen(case, tmp_path)
+    assert re.search(case.match, message, re.S), f"{case.tried}: the user sees {message!r}"
+    if kind == "error":
+        assert "Traceback" not in message and len(message) > 30
+
+
+def test_at_least_sixty_distinct_cases_across_the_api_the_environment_and_both_command_lines():
+    assert len({c.tried for c in CASES}) == len(CASES) >= 60
+    assert {"environment", "command line", "faults", "checkpoints"} <= {c.area for c in CASES}
+    assert any("course.py" in c.tried for c in CASES) and any("-m ign_lessons" in c.tried for c in CASES)
+
+
+def test_an_unreadable_setting_stops_the_import_with_a_message_naming_the_variable():
+    result = subprocess.run([sys.executable, "-c", "import ign_lessons.runtime"], capture_output=True, text=True,
+                            env={**os.environ, "IGN_LESSONS_FAST": "false-ish"}, cwd=ROOT)
+    assert result.returncode != 0 and "CourseError: IGN_LESSONS_FAST='false-ish' is not understood" in result.stderr
+
+
+def test_the_table_in_docs_lists_every_case():
+    table = TABLE.read_text()
+    missing = [c.tried for c in CASES if f"| {c.tried} |" not in table]
+    assert not missing, f"rewrite {TABLE} with `python tests/test_reliability.py`; missing: {missing}"
+
+
+def write_table():
+    import tempfile
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in CASES:
+            kind, message = seen(case, Path(tmp))
+            message = message.replace(tmp, "<folder>").replace(str(ROOT), "<course>")
+            message = message.replace("|", "\\|").replace("\n", " ")
+            rows.append(f"| {case.area} | {case.tried} | {kind} | {message} |")
+    TABLE.write_text(TABLE.read_text().split("<!-- table -->")[0] + "<!-- table -->\n\n"
+                     "| area | what was tried | outcome | what the user sees |\n|---|---|---|---|\n"
+                     + "\n".join(rows) + "\n")
+
+
+if __name__ == "__main__":
+    write_table()
