@@ -27,6 +27,8 @@ class IGNWeights(NamedTuple):
 
 def per_sample_distance(a, b, kind="l1"):
     """Per-sample distance d(a, b): mean |a-b| ("l1"), root mean square ("l2"), mean square ("l2sq")."""
+    if a.shape != b.shape:
+        raise CourseError(f"a distance compares tensors of one shape, got {tuple(a.shape)} and {tuple(b.shape)}.")
     diff = (a - b).reshape(len(a), -1)
     if kind == "l1":
         return diff.abs().mean(1)
@@ -193,7 +195,7 @@ def ign_loss(f, x, z, weights, distance="l1", clamp=None, clamp_ref="paired"):
     weights: an IGNWeights or a (lambda_rec, lambda_idem, lambda_tight) triple; the trainers hold the
     defaults (train.IGN_DEFAULTS)."""
     rec, idem, tight = ign_terms(f, x, z, distance, clamp, clamp_ref)
-    wr, wi, wt = weights
+    wr, wi, wt = as_weights(weights)
     return wr * rec + wi * idem + wt * tight, {"rec": rec, "idem": idem, "tight": tight}
 
 
@@ -211,7 +213,7 @@ def self_gan_loss(f, x, z, energy, weights):
     With a distance as the energy this is IGN (ign_loss_stopgrad); other energies ask whether
     another function of f(y) and y could serve as the discriminator."""
     check_source(x, z)
-    wr, wi, wt = weights
+    wr, wi, wt = as_weights(weights)
     D = lambda y: energy(f(y), y)
     fz = f(z)
     return (wr * D(x) + wi * D(fz) - (wi + wt) * D(fz.detach())).mean()

@@ -4,6 +4,7 @@ Every model made by `build(kind, **options)` remembers how it was made (`model.s
 checkpoint can rebuild it. `kind` is one of KINDS.
 """
 import contextlib
+import inspect
 import math
 
 import torch
@@ -96,6 +97,14 @@ class ConvDecoder(nn.Module):
         return self.net(z)
 
 
+def check_input(model, x, shape, what):
+    """Refuse inputs whose samples are not shaped `shape`, naming the model and what it takes."""
+    if not isinstance(x, torch.Tensor) or x.dim() < 1 or tuple(x.shape[1:]) != shape:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise CourseError(f"this {getattr(model, 'spec', {}).get('kind', type(model).__name__)} takes {what} of shape "
+                          f"(N, {', '.join(map(str, shape))}), got {got}.")
+
+
 class Generator(nn.Module):
     """A GAN generator: z of shape `latent_shape` -> a sample of shape `data_shape`."""
 
@@ -106,6 +115,7 @@ class Generator(nn.Module):
         self.body, self.latent_shape, self.data_shape = body, tuple(latent_shape), tuple(data_shape)
 
     def forward(self, z):
+        check_input(self, z, self.latent_shape, "z")
         return self.body(z)
 
 
@@ -114,11 +124,12 @@ class Critic(nn.Module):
 
     role = "discriminator"
 
-    def __init__(self, body):
+    def __init__(self, body, data_shape):
         super().__init__()
-        self.body = body
+        self.body, self.data_shape = body, tuple(data_shape)
 
     def forward(self, x):
+        check_input(self, x, self.data_shape, "samples")
         return self.body(x).reshape(len(x))
 
 
@@ -140,6 +151,7 @@ class Idempotent(nn.Module):
         self.source = source
 
     def forward(self, x):
+        check_input(self, x, self.data_shape, "samples")
         return self.body(x)
 
     def to_source(self, eps):
@@ -184,7 +196,7 @@ def _mlp_generator(latent=2, hidden=128, depth=3):
 
 
 def _mlp_discriminator(hidden=128, depth=3):
-    return Critic(MLP(2, 1, hidden, depth))
+    return Critic(MLP(2, 1, hidden, depth), (2,))
 
 
 def _mlp_ign(hidden=128, depth=3, source=None):
@@ -197,7 +209,7 @@ def _conv_generator(size=8, channels=1, width=32, latent=32, refine=0):
 
 
 def _conv_discriminator(size=8, channels=1, width=32, refine=0):
-    return Critic(ConvEncoder(size, channels, width, latent=1, refine=refine))
+    return Critic(ConvEncoder(size, channels, width, latent=1, refine=refine), (channels, size, size))
 
 
 def _conv_ign(size=8, channels=1, width=32, latent=32, source=None):
@@ -224,6 +236,9 @@ KINDS = {
 def build(kind, **options):
     """Make a model of a named kind (see KINDS); the result carries `.spec` for checkpoints."""
     checks.choice("model kind", kind, KINDS)
+    known = list(inspect.signature(KINDS[kind]).parameters)
+    for name in options:
+        checks.choice(f"option of {kind}", name, known)
     model = KINDS[kind](**options)
     model.spec = {"kind": kind, "options": dict(options)}
     return model
@@ -256,7 +271,8 @@ def evaluating(model, device=None):
 def sample(model, n, seed=0, z=None):
     """n samples from a GAN generator (G(z)) or an IGN network (f(z), z from the network's source)."""
     if getattr(model, "role", None) not in ("generator", "ign"):
-        raise TypeError("sample() needs a GAN generator or an IGN network (built by models.build).")
+        raise CourseError("sample() needs a GAN generator or an IGN network (built by models.build).")
+    checks.whole("n", n)
     device = device_of(model)
     if z is None:
         z = data.noise(model.latent_shape, n, seed, device)

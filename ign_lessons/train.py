@@ -34,7 +34,7 @@ class History(dict):
 
     def last(self, name, window=50):
         """Mean of the last `window` values of a curve."""
-        values = self[name][-window:]
+        values = self[checks.choice("curve", name, list(self))][-window:]
         return sum(values) / len(values)
 
 
