@@ -209,6 +209,9 @@ def check_images(images, minimum=1):
     if low < -1.01 or high > 1.01:
         raise QualityError(f"images must lie in [-1, 1] like data.digits(), got values in [{low:.3g}, {high:.3g}]; "
                            "rescale them (raw 0..16 pixels: x / 8 - 1) or clamp them.")
+    if low >= 0:
+        raise QualityError("images have no negative values: they look scaled to [0, 1], but digits here are in "
+                           "[-1, 1] with background -1 (pass 2 * x - 1), or the generator draws no background.")
     return images
 
 

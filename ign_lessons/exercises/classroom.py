@@ -130,12 +130,13 @@ def grade(paths, out_dir="build/grades"):
     """Run and grade student notebooks; writes grades.csv and one feedback file per notebook into out_dir.
 
     Returns {path: {exercise: (status, message)}}."""
+    missing = [str(p) for p in paths if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{', '.join(missing)}: not a notebook file; nothing was graded.")
     out = _out_dir(out_dir)
     table = {}
     for path in paths:
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is not a notebook file.")
         results = verdicts(run_notebook(path))
         if not results:
             results = {"(no exercises)": ("wrong", "no checker cell found: is this a notebook of the course?")}
