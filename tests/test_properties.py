@@ -3,6 +3,7 @@ mutations a review found no test catching: a minimax generator loss where the no
 belongs, trainers that ignore the source or never step the generator, a z of the wrong shape or
 size, and a mode threshold ten times too small."""
 import copy
+import inspect
 import math
 
 import pytest
@@ -362,3 +363,62 @@ def test_train_split_ign_uses_each_setting_it_is_given(setting, value):
 def test_train_classifier_uses_each_setting_it_is_given(setting, value):
     run = lambda **given: train.train_classifier(steps=3, seed=0, progress=False, **{"batch": 16, **given})
     assert not torch.equal(_moved(run), _moved(lambda: run(**{setting: value}))), f"the classifier ignored {setting}"
+
+
+def test_shape_coverage_counts_regions_near_the_curve_and_shares_of_all_samples():
+    anchors, curve, labels = metrics.shape_regions("moons")
+    on_curve = curve[labels == 0]  # points of one region, exactly on the noise-free curve
+    far = curve[:len(on_curve)] + 10.0  # as many points far from every region
+    cover = metrics.shape_coverage(torch.cat([on_curve, far]), "moons")
+    assert cover["of"] == len(anchors) == metrics.SHAPE_REGIONS
+    assert cover["near"] == pytest.approx(0.5) and cover["modes"] == 1
+    assert cover["shares"][0] == pytest.approx(0.5) and sum(cover["shares"][1:]) == 0
+    radius = 3 * data.DEFAULT_NOISE["moons"]
+    point, up = on_curve[:1], torch.tensor([[0.0, 1.0]])
+    just_in = metrics.shape_coverage(point + 0.9 * radius * up, "moons", min_share=0.5)
+    wide = metrics.shape_coverage(point + 2 * radius * up, "moons", radius=4 * radius)
+    assert just_in["near"] == 1.0 and just_in["modes"] == 1
+    assert metrics.shape_coverage(point + 10 * up, "moons")["near"] == 0.0 and wide["near"] == 1.0
+    two = metrics.shape_coverage(torch.cat([curve[labels == 0][:99], curve[labels == 1][:1]]), "moons", min_share=0.02)
+    assert two["modes"] == 1, "a region holding 1% of the samples is not covered at min_share 2%"
+
+
+def test_near_data_is_the_share_of_samples_within_the_radius_of_a_reference_point():
+    reference = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
+    samples = torch.tensor([[0.1, 0.0], [0.0, 0.2], [9.95, 0.0], [5.0, 5.0]])
+    assert metrics.near_data(samples, reference) == 0.5  # 0.1 and 0.05 are within 0.15; 0.2 and 7.07 are not
+    assert metrics.near_data(samples, reference, radius=0.25) == 0.75
+    assert metrics.near_data(samples, reference[1:], radius=0.25) == 0.25
+
+
+def test_history_last_is_the_mean_of_the_last_window_values():
+    history = train.History()
+    history.record({"loss": 1.0})
+    for value in (2.0, 3.0, 4.0):
+        history.record({"loss": value})
+    assert history.last("loss", window=2) == 3.5 and history.last("loss") == 2.5
+
+
+TRAINER_CALLS = {
+    "train_gan": lambda **s: train.train_gan(data.toy2d("ring", 32), progress=False, **{"steps": 1, **s}),
+    "train_ign": lambda **s: train.train_ign(data.toy2d("ring", 32), progress=False, **{"steps": 1, **s}),
+    "train_split_ign": lambda **s: train.train_split_ign(data.toy2d("ring", 32), progress=False, **{"steps": 1, **s}),
+    "train_ebgan": lambda **s: train.train_ebgan(data.toy2d("ring", 32), progress=False, **{"steps": 1, **s}),
+    "train_self_gan": lambda **s: train.train_self_gan(data.toy2d("ring", 32), lambda a, b: (a - b).abs().mean(1),
+                                                       progress=False, **{"steps": 1, "weights": (20, 20, 1), **s}),
+    "train_classifier": lambda **s: train.train_classifier(progress=False, **{"steps": 1, **s}),
+}
+BAD = {"steps": -1, "seed": "0", "batch": 0, "lr": 0, "lr_g": 0, "lr_d": 0, "betas": (0.5,), "distance": "L3",
+       "margin": -1, "d_steps": 0, "loss": "hinge", "clamp": 0, "clamp_ref": "pair", "real_noise": -1.0, "r1": -1,
+       "weights": (0, 0, 0)}
+
+
+@pytest.mark.parametrize("trainer, setting", [
+    (name, setting) for name, call in TRAINER_CALLS.items() for setting in BAD
+    if setting in inspect.signature(getattr(train, name)).parameters])
+def test_every_trainer_checks_each_of_its_settings(trainer, setting):
+    bad = {setting: BAD[setting]}
+    if setting == "clamp_ref":
+        bad["clamp"] = 1.5
+    with pytest.raises(train.TrainingError, match=setting.split("_")[0] if setting != "weights" else "weights"):
+        TRAINER_CALLS[trainer](**bad)
