@@ -422,3 +422,36 @@ def test_every_trainer_checks_each_of_its_settings(trainer, setting):
         bad["clamp"] = 1.5
     with pytest.raises(train.TrainingError, match=setting.split("_")[0] if setting != "weights" else "weights"):
         TRAINER_CALLS[trainer](**bad)
+
+
+def test_components_are_the_pieces_linked_by_steps_shorter_than_eps():
+    points = torch.tensor([[0.0, 0.0], [5.0, 5.0], [0.1, 0.0], [5.1, 5.0], [0.2, 0.0], [0.35, 0.0]])
+    assert metrics._components(points, 0.16).tolist() == [0, 1, 0, 1, 0, 0]
+    assert metrics._components(points, 0.12).tolist() == [0, 1, 0, 1, 0, 2]
+    assert metrics._components(points, 0.05).tolist() == [0, 1, 2, 3, 4, 5]
+    chain = torch.stack([torch.arange(50.0) * 0.1, torch.zeros(50)], 1)[torch.randperm(50)]
+    assert metrics._components(chain, 0.11).unique().tolist() == [0], "a chain is one piece in any order"
+
+
+def test_kmeans_finds_well_separated_clusters_from_farthest_point_starts():
+    g = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    points = (centres[torch.arange(300) % 3] + 0.1 * torch.randn(300, 2, generator=g))
+    found = metrics._kmeans(points, 3)
+    assert sorted(found.round().tolist()) == sorted(centres.tolist())
+    for c in found:
+        cell = points[torch.cdist(points, found).argmin(1) == torch.cdist(c[None], found).argmin()]
+        assert torch.allclose(c, cell.mean(0), atol=1e-4), "each centre is the mean of its cell"
+
+
+@pytest.mark.parametrize("name, pieces", [("moons", 2), ("circles", 2), ("spiral", 1)])  # the arms meet at the centre
+def test_shape_regions_cut_each_piece_into_compact_regions_of_similar_size(name, pieces):
+    anchors, curve, labels = metrics.shape_regions(name)
+    assert len(anchors) == metrics.SHAPE_REGIONS and labels.unique().tolist() == list(range(metrics.SHAPE_REGIONS))
+    piece = metrics._components(curve, 0.2)
+    assert piece.unique().numel() == pieces
+    sizes = torch.bincount(labels).float()
+    assert sizes.min() > 0.4 * len(curve) / metrics.SHAPE_REGIONS and sizes.max() < 2 * len(curve) / 8
+    for j in range(metrics.SHAPE_REGIONS):
+        assert piece[labels == j].unique().numel() == 1, f"region {j} straddles two pieces"
+        assert torch.allclose(anchors[j], curve[labels == j].mean(0), atol=0.05), f"anchor {j} is far from its region"
