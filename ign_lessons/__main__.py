@@ -53,6 +53,8 @@ def main(argv=None):
     grade = sub.add_parser("grade", help="run student notebooks and report each exercise's verdict")
     grade.add_argument("notebooks", nargs="+", help="the students' notebooks")
     grade.add_argument("--out", default="build/grades", help="folder for grades.csv and the feedback files")
+    grade.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="notebooks run at once, one kernel each (default: one per core)")
     nbgrader = sub.add_parser("nbgrader", help="write the course as an nbgrader source folder")
     nbgrader.add_argument("out_dir", help="the nbgrader course folder (source/ign-lessons/ is made in it)")
     args, unknown = parser.parse_known_args(argv)
@@ -120,7 +122,9 @@ def classroom(args):
             print(f"wrote {path}")
         print(f"then, in {args.out_dir}: nbgrader generate_assignment ign-lessons")
         return 0
-    table = room.grade(args.notebooks, args.out)
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs must be a whole number >= 1, got {args.jobs}.")
+    table = room.grade(args.notebooks, args.out, args.jobs)
     everything = True
     for path, results in table.items():
         print(room.feedback(path, results), end="")

@@ -8,6 +8,7 @@ call of a checker, whose Verdict the notebook shows) and `solution` (worked solu
     python3 course.py nbgrader OUT_DIR          the course as an nbgrader source folder
 """
 import ast
+import concurrent.futures
 import csv
 import os
 import re
@@ -101,19 +102,13 @@ def verdicts(nb):
 
 
 def run_notebook(path, timeout=900):
-    """Execute a notebook in fast mode, going on after errors; returns the executed notebook."""
+    """Execute a notebook in fast mode (its kernel gets IGN_LESSONS_FAST=1), going on after errors; returns
+    the executed notebook."""
     from nbclient import NotebookClient
     nb = nbformat.read(path, as_version=4)
-    before = os.environ.get("IGN_LESSONS_FAST")
-    os.environ["IGN_LESSONS_FAST"] = "1"
-    try:
-        NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, allow_errors=True,
-                       resources={"metadata": {"path": str(Path(path).resolve().parent)}}).execute()
-    finally:
-        if before is None:
-            os.environ.pop("IGN_LESSONS_FAST")
-        else:
-            os.environ["IGN_LESSONS_FAST"] = before
+    NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, allow_errors=True,
+                   resources={"metadata": {"path": str(Path(path).resolve().parent)}}
+                   ).execute(env={**os.environ, "IGN_LESSONS_FAST": "1"})
     return nb
 
 
@@ -126,21 +121,22 @@ def feedback(path, results):
     return "\n".join(lines) + "\n"
 
 
-def grade(paths, out_dir="build/grades"):
-    """Run and grade student notebooks; writes grades.csv and one feedback file per notebook into out_dir.
+def _graded(path):
+    results = verdicts(run_notebook(path))
+    return results or {"(no exercises)": ("wrong", "no checker cell found: is this a notebook of the course?")}
 
-    Returns {path: {exercise: (status, message)}}."""
+
+def grade(paths, out_dir="build/grades", jobs=None):
+    """Run and grade student notebooks, `jobs` at a time (default: one per core); writes grades.csv and one
+    feedback file per notebook into out_dir. Returns {path: {exercise: (status, message)}}, in the order given."""
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:
         raise FileNotFoundError(f"{', '.join(missing)}: not a notebook file; nothing was graded.")
     out = _out_dir(out_dir)
-    table = {}
-    for path in paths:
+    with concurrent.futures.ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
+        table = dict(zip(map(str, paths), pool.map(_graded, paths)))
+    for path, results in table.items():
         path = Path(path)
-        results = verdicts(run_notebook(path))
-        if not results:
-            results = {"(no exercises)": ("wrong", "no checker cell found: is this a notebook of the course?")}
-        table[str(path)] = results
         name = re.sub(r"[^\w.-]+", "__", str(path.with_suffix("")).strip("./")) + ".feedback.txt"
         (out / name).write_text(feedback(path, results))
     with open(out / "grades.csv", "w", newline="") as handle:
