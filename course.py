@@ -10,7 +10,7 @@
     python3 course.py study NAME [--fast] [--force] [--jobs N] [--scheduler tcp://host:port]
                                  run a named study (e.g. compare-2d) over seeds, resuming; --list lists them
     python3 course.py benchmark  time the training steps of every model, as ratios in one run
-    python3 course.py mutate     mutation testing of losses, train and metrics (mutmut, ~6 min; not in test)
+    python3 course.py mutate     mutation testing of losses, train and metrics (mutmut, ~10 min; not in test)
     python3 course.py handout OUT_DIR        student copies of the notebooks, without solutions
     python3 course.py grade NOTEBOOK...      run students' notebooks; report, CSV and feedback per exercise
     python3 course.py nbgrader OUT_DIR       the course as an nbgrader source folder

@@ -30,7 +30,7 @@ def test_toy2d_shapes_seeds_and_noise(name):
     assert a.shape == (500, 2) and a.dtype == torch.float32 and torch.isfinite(a).all()
     assert torch.equal(a, data.toy2d(name, 500, seed=3))
     assert not torch.equal(a, data.toy2d(name, 500, seed=4))
-    assert data.toy2d(name, 500, seed=3, noise=0.5).std() > data.toy2d(name, 500, seed=3, noise=0).std() * 0.9
+    assert data.toy2d(name, 500, seed=3, noise=0.5).std() > data.toy2d(name, 500, seed=3, noise=0).std() * 1.02
 
 
 def test_ring_samples_sit_on_their_modes():

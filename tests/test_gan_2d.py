@@ -13,7 +13,7 @@ def test_train_gan_r1_is_recorded_and_off_by_default():
     G, D, h = train.train_gan(ring, steps=3, batch=16, progress=False)
     assert set(h) == {"d_loss", "g_loss"}
     G, D, h = train.train_gan(ring, steps=3, batch=16, r1=0.1, d_steps=2, progress=False)
-    assert set(h) == {"d_loss", "g_loss", "r1"} and all(v >= 0 for v in h["r1"])
+    assert set(h) == {"d_loss", "g_loss", "r1"} and all(v > 0 for v in h["r1"])
     with pytest.raises(train.TrainingError, match="r1"):
         train.train_gan(ring, steps=1, r1=-1.0, progress=False)
 
@@ -50,7 +50,7 @@ def test_mode_trace_follows_a_generator_during_training():
                     progress=False)
     assert trace.steps == [0, 2, 4]
     assert len(trace.shares) == 3 and all(len(s) == 8 for s in trace.shares)
-    assert len(trace.means[0]) == 2 and 0 <= trace.oscillation() <= 1
+    assert len(trace.means[0]) == 2
     assert G.training  # the trace puts the generator back in training mode
 
 

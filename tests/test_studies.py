@@ -1,8 +1,9 @@
 import json
 
+import pytest
 import torch
 
-from ign_lessons import data, losses, metrics, models, results, runtime, studies, train
+from ign_lessons import data, losses, models, results, runtime, studies, train
 from ign_lessons.losses import IGNWeights
 from ign_lessons.studies import discriminator_choices, map_runs, merged_vs_split
 
@@ -29,7 +30,8 @@ def test_run_returns_rows_and_samples_for_every_variant():
     assert all(0 <= r["accepted_area"] <= 1 for r in out["rows"])
     table = merged_vs_split.summarize(out["rows"])
     assert [t["variant"] for t in table] == list(merged_vs_split.VARIANTS)
-    assert table[0]["time_ratio"] == 1.0
+    per_step = {r["variant"]: r["seconds_per_step"] for r in out["rows"]}
+    assert all(t["time_ratio"] == pytest.approx(per_step[t["variant"]] / per_step["merged"], rel=0.01) for t in table)
     assert "split-matched" in merged_vs_split.format_table(table)
 
 
@@ -61,7 +63,6 @@ def test_success_needs_all_modes_and_most_samples_near_them():
     one_mode = ring[torch.cdist(ring, data.toy2d_modes("ring")).argmin(1) == 0]
     assert not merged_vs_split.evaluate(one_mode, "ring")["success"]
     assert not merged_vs_split.evaluate(ring + torch.randn_like(ring), "ring")["success"]
-    assert merged_vs_split.evaluate(ring, "ring")["success"] == metrics.score_2d(ring, "ring")["success"]
 
 
 def test_bad_settings_and_variants_are_refused():

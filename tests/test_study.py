@@ -189,7 +189,7 @@ def test_compare_digits_fast_has_every_model_budget_and_measure(digits_fast):
         assert m["fd_trace"][-1][0] == r["config"]["steps"] and m["losses"] and m["parameters"] > 0
         assert t["step_peak_bytes"] > 0 and t["held_bytes"] > 0
         assert ("idem_error" in m) == (r["config"]["model"] != "gan")
-        assert m["success"] == metrics.is_digits_success(m["fd"], m["floor"], m["classes"])
+        assert m["success"] == (m["classes"] >= 9 and m["fd"] <= 2 * m["floor"])  # the rule, written out
     summary = json.loads((root / "compare-digits-fast.json").read_text())["results"]
     assert {t["model"] for t in summary["table"]} == set(compare_digits.MODELS)
 
