@@ -44,28 +44,28 @@ def whole(name, value, minimum=0, error=CourseError):
     return int(value)
 
 
-def tensor(name, value, dims=None, minimum=1):
+def tensor(name, value, dims=None, minimum=1, error=CourseError):
     """A floating tensor of `dims` dimensions (any if None) with at least `minimum` rows, all finite."""
     if not isinstance(value, torch.Tensor):
-        raise CourseError(f"{name} must be a torch.Tensor, got {type(value).__name__}; "
+        raise error(f"{name} must be a torch.Tensor, got {type(value).__name__}; "
                           "convert with torch.as_tensor(array, dtype=torch.float32).")
     if dims is not None and value.dim() not in ((dims,) if isinstance(dims, int) else dims):
-        raise CourseError(f"{name} must have {dims} dimensions, got shape {tuple(value.shape)}.")
+        raise error(f"{name} must have {dims} dimensions, got shape {tuple(value.shape)}.")
     if value.dim() == 0 or len(value) < minimum:
-        raise CourseError(f"{name} needs at least {minimum} sample(s), got shape {tuple(value.shape)}.")
+        raise error(f"{name} needs at least {minimum} sample(s), got shape {tuple(value.shape)}.")
     if not value.is_floating_point():
         value = value.float()
     bad = (~torch.isfinite(value)).sum().item()
     if bad:
-        raise CourseError(f"{name} contains {bad} NaN or infinite value(s); remove or replace them first.")
+        raise error(f"{name} contains {bad} NaN or infinite value(s); remove or replace them first.")
     return value
 
 
-def image_range(name, images, slack=1e-3):
+def image_range(name, images, slack=1e-3, error=CourseError):
     """Images live in [-1, 1] (the networks end in tanh); refuse 0..255 or 0..16 pixel values."""
     low, high = images.min().item(), images.max().item()
     if low < -1 - slack or high > 1 + slack:
-        raise CourseError(f"{name} must have values in [-1, 1] (the course's networks end in tanh), got "
+        raise error(f"{name} must have values in [-1, 1] (the course's networks end in tanh), got "
                           f"{low:.3g}..{high:.3g}; rescale, e.g. 2 * x / x.max() - 1 for pixels from 0.")
     return images
 

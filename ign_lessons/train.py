@@ -40,28 +40,17 @@ class History(dict):
 
 def check_samples(samples):
     """Validate user data: a finite float tensor of shape (N, 2) or (N, C, H, W) with N >= 2."""
-    if not isinstance(samples, torch.Tensor):
-        raise TrainingError(f"samples must be a torch.Tensor, got {type(samples).__name__}; "
-                            "convert with torch.as_tensor(array, dtype=torch.float32).")
-    if samples.dim() not in (2, 4) or (samples.dim() == 2 and samples.shape[1] != 2):
+    shape = tuple(samples.shape) if isinstance(samples, torch.Tensor) else None
+    if shape is not None and (len(shape) not in (2, 4) or len(shape) == 2 and shape[1] != 2):
         raise TrainingError(f"samples must have shape (N, 2) for points or (N, C, H, W) for images, "
                             f"got {tuple(samples.shape)}.")
-    if len(samples) < 2:
-        raise TrainingError(f"need at least 2 samples to train, got {len(samples)}.")
-    if not samples.is_floating_point():
-        samples = samples.float()
-    bad = (~torch.isfinite(samples)).sum().item()
-    if bad:
-        raise TrainingError(f"samples contain {bad} NaN or infinite values; remove or replace them first.")
+    samples = checks.tensor("samples", samples, minimum=2, error=TrainingError)
     if samples.dim() == 4:
         side = samples.shape[-1]
         if samples.shape[-2] != side or side < 4 or side & (side - 1):
             raise TrainingError(f"images must be square with a side that is a power of two (8, 16, 32), "
                                 f"got {tuple(samples.shape[-2:])}; resize with torch.nn.functional.interpolate.")
-        try:
-            checks.image_range("training images", samples)
-        except CourseError as error:
-            raise TrainingError(str(error)) from None
+        checks.image_range("training images", samples, error=TrainingError)
         if samples.min() >= 0:
             raise TrainingError("training images have no negative values: they look scaled to [0, 1], but the "
                                 "course's images (and its tanh networks) use [-1, 1], background -1; pass 2 * x - 1.")

@@ -171,8 +171,8 @@ CASES = [
     # training data
     Case("training data", "samples as a NumPy array", lambda: ign(np.zeros((8, 2))), "must be a torch.Tensor"),
     Case("training data", "points of shape (N, 3)", lambda: ign(torch.zeros(8, 3)), r"shape \(N, 2\)"),
-    Case("training data", "a single sample", lambda: ign(POINTS[:1]), "at least 2 samples"),
-    Case("training data", "no samples at all, shape (0, 2)", lambda: ign(POINTS[:0]), "at least 2 samples"),
+    Case("training data", "a single sample", lambda: ign(POINTS[:1]), "at least 2 sample"),
+    Case("training data", "no samples at all, shape (0, 2)", lambda: ign(POINTS[:0]), "at least 2 sample"),
     Case("training data", "a NaN among the points", lambda: ign(torch.cat([POINTS, torch.full((1, 2), NAN)])),
          "2 NaN or infinite"),
     Case("training data", "digits as raw pixels 0..255", lambda: ign(DIGITS * 127.5 + 127.5), r"values in \[-1, 1\]"),
