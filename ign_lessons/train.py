@@ -57,10 +57,6 @@ def check_samples(samples):
     return samples.float()
 
 
-def _fault(error):
-    return TrainingError(str(error))
-
-
 SETTING_RULES = {
     "seed": lambda v: checks.whole("seed", v),
     "steps": lambda v: checks.whole("steps", v),
@@ -94,7 +90,7 @@ def check_settings(**settings):
     try:
         return {name: SETTING_RULES[name](value) for name, value in settings.items()}
     except CourseError as error:
-        raise _fault(error) from None
+        raise TrainingError(str(error)) from None
 
 
 def _probe(net, inputs):
