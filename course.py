@@ -10,6 +10,8 @@
     python3 course.py study NAME [--fast] [--force] [--jobs N] [--scheduler tcp://host:port]
                                  run a named study (e.g. compare-2d) over seeds, resuming; --list lists them
     python3 course.py benchmark  time the training steps of every model, as ratios in one run
+    python3 course.py robustness [CHAPTER ...] [--offsets 1 2 3]
+                                 run the notebooks under other seeds (IGN_LESSONS_SEED; ~10 min; not in test)
     python3 course.py mutate     mutation testing of losses, train and metrics (mutmut, ~10 min; not in test)
     python3 course.py handout OUT_DIR        student copies of the notebooks, without solutions
     python3 course.py grade NOTEBOOK...      run students' notebooks; report, CSV and feedback per exercise
@@ -137,13 +139,18 @@ def mutate(args):
     run(PY, "-m", "mutmut", "results", env=env)
 
 
+def robustness(args):
+    """Every chapter in fast mode, 04, 05 and 08 in full mode, under seed offsets 1-3 (ign_lessons/robustness.py)."""
+    run(PY, "-m", "ign_lessons.robustness", *args)
+
+
 def html(args):
     """The offline course book (ign_lessons/book.py): `html [--fast] [--out DIR] [CHAPTER ...]`."""
     run(PY, "-m", "ign_lessons.book", *args)
 
 
 COMMANDS = ("setup", "lab", "explore", "test", "html", "retrain", "study", "benchmark", "handout", "grade", "nbgrader",
-            "mutate")
+            "mutate", "robustness")
 
 
 def main(argv):
@@ -173,6 +180,8 @@ def main(argv):
         html(args)
     elif command == "mutate":
         mutate(args)
+    elif command == "robustness":
+        robustness(args)
     elif command in ("retrain", "study", "benchmark", "handout", "grade", "nbgrader"):
         run(PY, "-m", "ign_lessons", command, *args)
     return 0

@@ -25,6 +25,7 @@ from pathlib import Path
 import jinja2
 import mistune
 import nbformat
+from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import ExecutePreprocessor
 
@@ -127,7 +128,7 @@ def render(notebook, exporter):
 
 
 @contextlib.contextmanager
-def _kernel_environment(fast):
+def kernel_environment(fast):
     """The environment the kernels start in: fast mode or not, and inline figures (no MPLBACKEND)."""
     saved = dict(os.environ)
     os.environ.pop("MPLBACKEND", None)
@@ -139,13 +140,11 @@ def _kernel_environment(fast):
         os.environ.update(saved)
 
 
-def execute(path, timeout=1800):
-    """Run a chapter top to bottom in the course's kernel, in its own folder; returns (notebook, seconds)."""
-    notebook = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
+def execute_notebook(notebook, folder, timeout=1800):
+    """Run a notebook top to bottom in the course's kernel, in `folder`, filling in its outputs; a failing
+    cell raises nbclient's CellExecutionError (its output stays in the notebook)."""
     ExecutePreprocessor(kernel_name=KERNEL, timeout=timeout, store_widget_state=False).preprocess(
-        notebook, {"metadata": {"path": str(path.parent)}})
-    return notebook, time.perf_counter() - start
+        notebook, {"metadata": {"path": str(folder)}})
 
 
 def copy_mathjax(out):
@@ -165,7 +164,8 @@ def index_page(folder, out, record):
         name = html.escape(title or path.stem)
         link = f'<a href="{path.stem}.html">{name}</a>' if (out / f"{path.stem}.html").exists() else name
         run = record.get(path.stem)
-        when = (f"{run['seconds']:.0f} s" + (" (fast mode)" if run["fast"] else "")) if run else "not rendered yet"
+        when = (f"{run['seconds']:.0f} s" + (" (fast mode)" if run["fast"] else "")
+                + (" (stopped on an error)" if run.get("stopped") else "")) if run else "not rendered yet"
         rows.append(f"<tr><td>{link}</td><td>{mistune.html(aim)}</td><td>{when}</td></tr>")
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>From GAN to IGN</title>
 <style>body {{ font: 16px/1.5 sans-serif; max-width: 1100px; margin: 2em auto; }}
@@ -178,40 +178,56 @@ each ends with exercises. For the live notebooks and the widget lab run <code>py
 <table><tr><th>chapter</th><th>goal</th><th>time to run</th></tr>{"".join(rows)}</table></body></html>"""
 
 
-def build(folder, out, names=(), fast=False):
-    """Execute and render the chapters of `folder` (all, or those named) to `out`; returns the pages."""
-    folder, out = Path(folder), Path(out)
+def choose(folder, names=()):
+    """The chapters of `folder` (all, or those named: "03" or "03_one_loss_gan"), in order."""
     found = chapters(folder)
     if not found:
         raise SystemExit(f"no chapters (NN_name.ipynb) in {folder}")
     unknown = [n for n in names if not any(p.stem == n or p.stem.startswith(f"{n}_") for p in found)]
     if unknown:
         raise SystemExit(f"unknown chapter(s) {', '.join(unknown)}; chapters: {', '.join(p.stem for p in found)}")
-    chosen = [p for p in found if not names or any(p.stem == n or p.stem.startswith(f"{n}_") for n in names)]
+    return [p for p in found if not names or any(p.stem == n or p.stem.startswith(f"{n}_") for n in names)]
+
+
+def build(folder, out, names=(), fast=False):
+    """Execute and render the chapters of `folder` (all, or those named) to `out`; returns the pages and
+    the chapters that stopped on an error (their page shows where; the other chapters are still built)."""
+    folder, out = Path(folder), Path(out)
+    chosen = choose(folder, names)
     out.mkdir(parents=True, exist_ok=True)
     exporter = HTMLExporter(template_file="book.html.j2", extra_loaders=[jinja2.DictLoader({"book.html.j2": TEMPLATE})],
                             mathjax_url=copy_mathjax(out))
     record_path = out / "book.json"
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    pages = []
+    pages, failed = [], []
     for i, path in enumerate(chosen):
         print(f"executing {path.name} ...", flush=True)
-        with _kernel_environment(fast):
-            notebook, seconds = execute(path)
+        notebook, start = nbformat.read(path, as_version=4), time.perf_counter()
+        with kernel_environment(fast):
+            try:
+                execute_notebook(notebook, path.parent)
+            except CellExecutionError as error:
+                failed.append(path.stem)
+                print(f"  STOPPED: {error.ename}: {error.evalue} (the page shows the cell; the later ones did not run)",
+                      flush=True)
+        seconds = time.perf_counter() - start
         page = render(notebook, exporter)
         nav = _navigation(chosen[i - 1] if i else None, chosen[i + 1] if i + 1 < len(chosen) else None)
         page = _framed(page, nav)
         target = out / f"{path.stem}.html"
         target.write_text(page, encoding="utf-8")
         pages.append(target)
-        record[path.stem] = {"seconds": round(seconds, 1), "fast": fast, "warnings": warnings(notebook)}
+        record[path.stem] = {"seconds": round(seconds, 1), "fast": fast, "warnings": warnings(notebook),
+                             "stopped": path.stem in failed}
         for text in record[path.stem]["warnings"]:
             print(f"  stderr: {text[:300]}", flush=True)
         print(f"  wrote {target} ({seconds:.0f} s)", flush=True)
     record_path.write_text(json.dumps(record, indent=1))
     (out / "index.html").write_text(index_page(folder, out, record), encoding="utf-8")
     print(f"course book: {out / 'index.html'}")
-    return pages
+    if failed:
+        print(f"these chapters stopped on an error: {', '.join(failed)}", file=sys.stderr)
+    return pages, failed
 
 
 def main(argv=None):
@@ -222,8 +238,8 @@ def main(argv=None):
     parser.add_argument("--notebooks", default="notebooks", help="folder of the chapters (default notebooks)")
     args, unknown = parser.parse_known_args(argv)
     reject_unknown(parser, unknown)
-    build(args.notebooks, args.out, args.chapters, args.fast)
-    return 0
+    _, failed = build(args.notebooks, args.out, args.chapters, args.fast)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

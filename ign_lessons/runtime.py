@@ -62,28 +62,33 @@ def device():
 CORES = torch.get_num_threads()  # torch's own default: one thread per core
 
 
-def _threads_from_environment():
-    """IGN_LESSONS_THREADS, a whole number >= 1, or None when unset."""
-    value = os.environ.get("IGN_LESSONS_THREADS", "").strip()
+def _whole_number(name, smallest):
+    """Environment variable `name` as a whole number >= smallest, or None when unset."""
+    value = os.environ.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit() or int(value) < 1:
-        raise CourseError(f"IGN_LESSONS_THREADS={value!r} must be a whole number of threads >= 1, or unset.")
+    if not value.isdigit() or int(value) < smallest:
+        raise CourseError(f"{name}={value!r} must be a whole number >= {smallest}, or unset.")
     return int(value)
+
+
+# IGN_LESSONS_SEED: a whole number that the notebooks add to every seed they draw (default 0). Another seed
+# changes the path of every live run, as another CPU or library build does; `course.py robustness` runs the
+# notebooks under offsets 1-3 to check that each claim holds whichever path a run takes.
+SEED = _whole_number("IGN_LESSONS_SEED", 0) or 0
 
 
 def use_threads(threads=1):
     """The thread policy: how many threads torch uses; IGN_LESSONS_THREADS, if set, overrides `threads`.
 
-    threads: a number, or "all" for one per core. Measured on 2 cores, one training step, 1 against
-    2 threads: the 2D networks run equally fast and give bit-identical results, and when the
-    machine is busy with anything else the 2 threads mostly wait for each other (a cell of 01 took
-    over ten times longer): 1 thread is the default. The convolutional digit networks run 1.2-1.4x
-    faster on 2 threads (their last bits depend on the count): the digit chapters ask for "all".
-    The studies run many small trainings side by side, one thread per process (studies.map_runs)."""
-    if threads != "all" and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise CourseError(f"threads must be a whole number >= 1 or 'all', got {threads!r}.")
-    wanted = _threads_from_environment() or (CORES if threads == "all" else threads)
+    One thread everywhere by default. Measured on 2 cores: the 2D networks run as fast on one thread
+    as on two, the digit networks 1.2x faster on two when the machine is quiet, and 5-10x slower on two
+    when anything else runs beside them (a browser, a second notebook), because the two threads wait for
+    each other. One thread cannot blow up; IGN_LESSONS_THREADS=2 opts in to more. The studies run many
+    trainings side by side, one thread per process (studies.map_runs)."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise CourseError(f"threads must be a whole number >= 1, got {threads!r}.")
+    wanted = _whole_number("IGN_LESSONS_THREADS", 1) or threads
     torch.set_num_threads(wanted)
     return wanted
 
@@ -142,14 +147,16 @@ def environment():
         "matplotlib": matplotlib.__version__,
         "device": str(device()),
         "cpu threads": torch.get_num_threads(),
+        "seed offset": SEED,
         "fast mode": FAST,
         "data folder": str(data_folder()),
     }
 
 
-def start(seed=0, threads=1, report=True):
-    """Seed everything, choose torch's threads (`use_threads`), apply the course's figure style
-    (course.mplstyle), print a one-line report; returns the device."""
+def start(seed=None, threads=1, report=True):
+    """Seed everything (with SEED unless `seed` is given), choose torch's threads (`use_threads`), apply
+    the course's figure style (course.mplstyle), print a one-line report; returns the device."""
+    seed = SEED if seed is None else seed
     import matplotlib.pyplot as plt
     seed_everything(seed)
     count = use_threads(threads)
@@ -157,5 +164,6 @@ def start(seed=0, threads=1, report=True):
     dev = device()
     if report:
         mode = "FAST mode (IGN_LESSONS_FAST=1): step counts are shrunk" if FAST else "full mode"
-        print(f"ign_lessons ready: torch {torch.__version__}, device {dev}, {count} thread(s), {mode}, seed {seed}")
+        print(f"ign_lessons ready: torch {torch.__version__}, device {dev}, {count} thread(s), {mode}, seed {seed}"
+              + (f" (IGN_LESSONS_SEED={SEED})" if SEED else ""))
     return dev

@@ -31,15 +31,14 @@ def test_thread_policy(monkeypatch):
     monkeypatch.delenv("IGN_LESSONS_THREADS", raising=False)
     with runtime.threads(runtime.CORES):
         assert runtime.use_threads() == 1 == torch.get_num_threads()
-        assert runtime.use_threads("all") == runtime.CORES == torch.get_num_threads()
-        monkeypatch.setenv("IGN_LESSONS_THREADS", "1")
-        assert runtime.use_threads("all") == 1 == torch.get_num_threads()
+        monkeypatch.setenv("IGN_LESSONS_THREADS", "2")
+        assert runtime.use_threads() == 2 == torch.get_num_threads()
         for bad in ("0", "two", "-1"):
             monkeypatch.setenv("IGN_LESSONS_THREADS", bad)
             with pytest.raises(runtime.CourseError, match="IGN_LESSONS_THREADS"):
                 runtime.use_threads()
         monkeypatch.delenv("IGN_LESSONS_THREADS")
-        for bad in (0, 1.5, "some", True):
+        for bad in (0, 1.5, "some", "all", True):
             with pytest.raises(runtime.CourseError, match="threads"):
                 runtime.use_threads(bad)
 
@@ -55,3 +54,20 @@ def test_the_data_folder_is_found_and_a_wrong_one_is_named(monkeypatch, tmp_path
         monkeypatch.delenv("IGN_LESSONS_DATA")
         runtime.data_folder.cache_clear()
     assert (runtime.data_folder() / runtime.DIGITS_FILE).exists()
+
+
+def test_the_seed_offset_is_read_strictly_and_seeds_start(monkeypatch):
+    """IGN_LESSONS_SEED (read at import as runtime.SEED) is what start() seeds with by default."""
+    monkeypatch.setenv("IGN_LESSONS_SEED", "3")
+    assert runtime._whole_number("IGN_LESSONS_SEED", 0) == 3
+    for bad in ("-1", "1.5", "three"):
+        monkeypatch.setenv("IGN_LESSONS_SEED", bad)
+        with pytest.raises(runtime.CourseError, match="IGN_LESSONS_SEED"):
+            runtime._whole_number("IGN_LESSONS_SEED", 0)
+    monkeypatch.setattr(runtime, "SEED", 3)
+    runtime.start(report=False)
+    first = torch.rand(3)
+    runtime.start(seed=3, report=False)
+    assert torch.equal(first, torch.rand(3))
+    runtime.start(seed=0, report=False)
+    assert not torch.equal(first, torch.rand(3))
