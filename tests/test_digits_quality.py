@@ -9,7 +9,9 @@ def test_shipped_classifier_is_accurate_on_held_out_digits():
     model = metrics.classifier()
     test_accuracy = metrics.accuracy(model, "test")
     assert test_accuracy >= 0.97
-    assert abs(test_accuracy - model.meta["metrics"]["test_accuracy"]) < 1e-3
+    # the recorded accuracy was measured on another machine: a digit on the edge of two classes may flip
+    # with the last bits of the arithmetic, so allow two of the test digits, not one exact number
+    assert abs(test_accuracy - model.meta["metrics"]["test_accuracy"]) <= 2 / len(data.digits(split="test")[1])
     assert model.meta["config"]["data"] == "digits split=train"
 
 
