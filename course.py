@@ -80,6 +80,25 @@ def setup():
     STAMP.write_text(wanted)
 
 
+# What the clean filter removes from a notebook before git compares or stores it: outputs, execution counts,
+# and the metadata that JupyterLab fills in from the kernel (language_info) or from widgets.
+def notebook_filter(python=PY):
+    """The git settings of the nbstripout filter, run by `python`."""
+    return {"filter.nbstripout.clean": f'"{python}" -m nbstripout --keep-id',
+            "filter.nbstripout.smudge": "cat",
+            "filter.nbstripout.extrakeys": "metadata.language_info metadata.widgets",
+            "diff.ipynb.textconv": f'"{python}" -m nbstripout --keep-id -t'}
+
+
+def clean_notebooks_in_git(folder=ROOT, python=PY):
+    """In a git checkout, set the nbstripout filter that .gitattributes names: running a notebook in JupyterLab
+    rewrites its outputs and metadata, and without the filter `git status` would call it changed."""
+    if not (Path(folder) / ".git").exists() or not shutil.which("git"):
+        return
+    for key, value in notebook_filter(python).items():
+        subprocess.run(["git", "config", "--local", key, value], cwd=folder, check=False)
+
+
 # JupyterLab as the course wants it: no news or update pop-ups (the course runs offline), and none of
 # nbgrader's panels (it is installed for teachers' exports; learners do not need its menus).
 LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"checkForUpdates": False, "fetchNews": "false"}}
@@ -170,6 +189,7 @@ def main(argv):
         print(f"course.py setup takes no arguments, got {' '.join(args)}.", file=sys.stderr)
         return 2
     setup()
+    clean_notebooks_in_git()
     if command == "lab":
         lab(args)
     elif command == "explore":

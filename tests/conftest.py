@@ -75,6 +75,21 @@ def wait_for_server(server, url, token, log, seconds=90, path="/api/status"):
             time.sleep(0.3)
 
 
+def _a_git_checkout_with_the_course_filter(folder):
+    """Make `folder` a git checkout of itself, with the course's .gitattributes and the notebook filter that
+    `course.py setup` sets, all committed; skipped without git."""
+    if not shutil.which("git"):
+        return
+    sys.path.insert(0, str(ROOT))
+    import course
+    shutil.copy(ROOT / ".gitattributes", folder / ".gitattributes")
+    git = lambda *args: subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
+    git("init", "-q")
+    course.clean_notebooks_in_git(folder, sys.executable)
+    git("add", "-A")
+    git("-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qm", "the course")
+
+
 @pytest.fixture(scope="session")
 def jupyter_server(tmp_path_factory):
     """A JupyterLab server on a free localhost port with a random token, serving a copy of notebooks/.
@@ -94,6 +109,7 @@ def jupyter_server(tmp_path_factory):
     # a copy of the notebooks: JupyterLab autosaves what the tests run, and the course's files must not change
     served = home / "notebooks"
     shutil.copytree(ROOT / "notebooks", served)
+    _a_git_checkout_with_the_course_filter(served)
     port, token = _free_port(), secrets.token_hex(16)
     log = open(home / "server.log", "w")  # noqa: SIM115 (open for the server's whole life)
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
@@ -106,7 +122,7 @@ def jupyter_server(tmp_path_factory):
         cwd=served, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     wait_for_server(server, url, token, home / "server.log")
-    yield {"url": url, "token": token, "log": home / "server.log"}
+    yield {"url": url, "token": token, "log": home / "server.log", "root": served}
     server.terminate()
     try:
         server.wait(10)

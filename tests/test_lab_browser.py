@@ -42,6 +42,24 @@ def _status(page):
 
 
 
+def _saving_leaves_git_clean(page, root):
+    """JupyterLab saves the run notebook (outputs, execution counts, the kernel's language_info) and git,
+    through the course's nbstripout filter, still sees it unchanged."""
+    import shutil
+    import subprocess
+    if not shutil.which("git"):
+        return
+    path = root / "08_idempotence_lab.ipynb"
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    deadline = time.time() + 20
+    while '"execution_count": 1' not in path.read_text() and time.time() < deadline:
+        page.wait_for_timeout(200)
+    saved = path.read_text()
+    assert '"execution_count": 1' in saved and '"image/png"' in saved, "JupyterLab did not save the run notebook"
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True)
+    assert status.stdout == "", f"git calls the notebooks changed after JupyterLab ran one: {status.stdout}"
+
+
 def test_the_lab_runs_in_jupyterlab(lab_page):
     page, server = lab_page, lab_page.server
     page.goto(f"{server['url']}/lab/tree/08_idempotence_lab.ipynb?token={server['token']}")
@@ -129,5 +147,6 @@ def test_the_lab_runs_in_jupyterlab(lab_page):
 
     assert first.exists() and last.exists()
     assert not page.console_errors, f"errors in the browser console: {page.console_errors}"
+    _saving_leaves_git_clean(page, server["root"])
     print(f"Step -> changed figure: {step_seconds:.2f} s; Pause answered in {pause_seconds:.2f} s; "
           f"screenshots in {SHOTS}")

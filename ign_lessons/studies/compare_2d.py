@@ -1,6 +1,6 @@
 """compare-2d: the GAN, IGN, split IGN and EBGAN on 2D data at equal budgets, over seeds (the study command).
 
-`python3 course.py study compare-2d` (full: about 15 minutes on 2 idle cores, `--jobs 2`) or `... --fast`
+`python3 course.py study compare-2d` (full: about 35 minutes on 2 cores, `--jobs 2`) or `... --fast`
 (a few seconds: the same code on a tiny grid, what the tests run). One run = one model, one data set,
 one setting, one seed, one step count; its numbers are judged with `metrics.score_any_2d`.
 
@@ -243,7 +243,7 @@ def measure_speed(steps=200, rounds=5, name="ring"):
 
 
 study("compare-2d", grid=grid, summarize=summarize,
-      budget="about 15 minutes on 2 idle cores (--jobs 2); --fast: about 15 s")(run)
+      budget="about 35 minutes on 2 cores (--jobs 2); --fast: about 15 s")(run)
 
 
 @recipe("compare-2d")

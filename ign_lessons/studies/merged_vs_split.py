@@ -6,7 +6,7 @@ gives the two roles to two networks, a generator G and an autoencoder discrimina
 d(A(y), y): the EBGAN arrangement (Zhao et al., arXiv:1609.03126). Whether the merge brings
 anything is question 1 of Su Jianlin's post (kexue.fm 9969); `run` measures it over seeds.
 
-The study "merged-vs-split" (`python3 course.py study merged-vs-split`, about 8 minutes on 2 cores;
+The study "merged-vs-split" (`python3 course.py study merged-vs-split`, about 21 minutes on 2 cores;
 also the recipe of the same name) runs every variant over seeds on the ring and the grid with two sets
 of settings, and shows both in 05:
 - "paper": the weights reimplementations attribute to the paper's CelebA runs, (20, 20, 2.5), with
@@ -299,7 +299,7 @@ def summarize_study(records, fast=False):
 
 
 study("merged-vs-split", grid=grid, summarize=summarize_study,
-      budget="about 8 minutes on 2 cores (--jobs 2); --fast: seconds")(run_one)
+      budget="about 21 minutes on 2 cores (--jobs 2); --fast: seconds")(run_one)
 
 
 @recipe("merged-vs-split")
