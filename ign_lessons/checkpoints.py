@@ -88,7 +88,7 @@ def save(model, path, config=None, seed=None, steps=None, metrics=None):
     if not all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()):
         raise CheckpointError("the model has NaN or infinite weights; nothing was written (train it again, "
                               "or keep the weights of an earlier step: train's history says which).")
-    content = weights_bytes(state)
+    content = weights_bytes(state, metadata={"model": json.dumps(model.spec, sort_keys=True)})
     meta = {
         "name": weights.stem, "model": model.spec, "config": config or {}, "seed": seed,
         "steps": steps, "metrics": metrics or {},
@@ -123,18 +123,51 @@ def metadata(name_or_path):
     return meta
 
 
+def _header(content):
+    """The JSON header of a safetensors file (8 bytes of its length, then the JSON), or {} if unreadable."""
+    try:
+        header = json.loads(content[8:8 + int.from_bytes(content[:8], "little")])
+        return header if isinstance(header, dict) else {}
+    except ValueError:
+        return {}
+
+
+def _cut_off(content):
+    """True when the file is shorter than its header says: the end of a copy or a download is missing."""
+    header = _header(content)
+    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)
+            and isinstance(v.get("data_offsets"), list) and len(v["data_offsets"]) == 2]
+    return bool(ends) and len(content) < 8 + int.from_bytes(content[:8], "little") + max(ends)
+
+
+def _embedded_spec(content):
+    """The model spec that `save` writes into the weights file's own header, or None (files saved before it did)."""
+    spec = (_header(content).get("__metadata__") or {}).get("model")
+    try:
+        return json.loads(spec) if isinstance(spec, str) else None
+    except ValueError:
+        return None
+
+
+def _restore_hint(weights):
+    """How to get a good copy back: git for the shipped files, a new save for the user's own."""
+    if weights.parent.resolve() == folder().resolve():
+        return f"Restore it with `git checkout -- {weights}` or regenerate it with `python3 course.py retrain`."
+    return "Save the model again with checkpoints.save (a damaged file cannot be repaired)."
+
+
 def load(name_or_path, map_location=None):
     """Rebuild a model from a checkpoint; returns it in eval mode with `.meta` attached."""
     meta = metadata(name_or_path)
     weights, _ = _paths(name_or_path)
     if not weights.exists():
-        raise CheckpointError(f"{weights} is missing; restore it with `git checkout -- {weights}` "
-                              "or regenerate it with `python3 course.py retrain`.")
+        raise CheckpointError(f"{weights} is missing. {_restore_hint(weights)}")
     content = weights.read_bytes()
     actual = hashlib.sha256(content).hexdigest()
     if actual != meta["sha256"]:
-        raise CheckpointError(f"{weights} is damaged: SHA-256 {actual}, expected {meta['sha256']}. "
-                              f"Restore it with `git checkout -- {weights}`.")
+        truncated = " (shorter than its header says: its end is cut off)" if _cut_off(content) else ""
+        raise CheckpointError(f"{weights} is damaged{truncated}: SHA-256 {actual}, expected {meta['sha256']}. "
+                              + _restore_hint(weights))
     try:
         state = load_weights(content)
     except (SafetensorError, ValueError, RuntimeError) as error:
@@ -145,6 +178,11 @@ def load(name_or_path, map_location=None):
     except (CourseError, TypeError) as error:
         raise CheckpointError(f"{weights}: its metadata describes a model the course cannot build "
                               f"({meta['model']}): {error}") from None
+    embedded = _embedded_spec(content)
+    if embedded is not None and embedded != meta["model"]:
+        raise CheckpointError(f"{weights} holds the weights of a {embedded['kind']} {embedded['options']}, but its "
+                              f"metadata file says {meta['model']['kind']} {meta['model']['options']}: the two files "
+                              "do not belong together. " + _restore_hint(weights))
     try:
         model.load_state_dict(state)
     except RuntimeError as error:

@@ -21,8 +21,10 @@ def choice(name, value, options, error=CourseError):
     raise error(f"Unknown {name} {value!r}{hint}; choose one of {', '.join(map(repr, options))}.")
 
 
-def number(name, value, low=None, high=None, low_open=False, none=False, error=CourseError):
-    """A finite real number (not a bool) with low <= value (low < value if low_open) and value <= high."""
+def number(name, value, low=None, high=None, low_open=False, none=None, error=CourseError):
+    """A finite real number (not a bool) with low <= value (low < value if low_open) and value <= high.
+
+    none: what None means where it is allowed ("off", "the default radius"); None is refused when not given."""
     if value is None and none:
         return None
     if isinstance(value, torch.Tensor) and value.numel() == 1:
@@ -33,7 +35,7 @@ def number(name, value, low=None, high=None, low_open=False, none=False, error=C
     if below or (high is not None and value > high):
         bounds = " and ".join(b for b in ((f"> {low}" if low_open else f">= {low}") if low is not None else "",
                                          f"<= {high}" if high is not None else "") if b)
-        raise error(f"{name} must be {bounds}, got {value!r}" + (" (or None to turn it off)." if none else "."))
+        raise error(f"{name} must be {bounds}, got {value!r}" + (f" (or None for {none})." if none else "."))
     return value
 
 

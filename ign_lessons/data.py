@@ -80,7 +80,10 @@ def digits(size=8, split="all"):
     """
     if isinstance(size, bool) or not isinstance(size, int) or size < 8:
         raise DataError(f"size must be a whole number >= 8 (the digits are 8x8), got {size!r}.")
-    checks.choice("split", split, ("all", "train", "test"), DataError)
+    if split not in ("all", "train", "test"):
+        raise DataError(f"Unknown split {split!r}; the digits have 'train' (80%, what the course's models train "
+                        "on), 'test' (the other 20%, held out: score on it once, at the end) and 'all' (both). To "
+                        "choose settings, hold out part of 'train' as a validation set; never choose on 'test'.")
     path = data_folder() / DIGITS_FILE
     if not path.exists():
         raise DataError(f"The digits file {path} is missing. Restore it with "
@@ -121,7 +124,7 @@ def plane(limit=3.0, steps=100):
 
 def noise(shape, n, seed=0, device="cpu"):
     """n standard Gaussian samples of a given shape, reproducible from `seed`."""
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(checks.whole("seed", seed, error=DataError))
     return torch.randn((n, *shape), generator=g).to(device)
 
 

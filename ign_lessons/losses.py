@@ -29,6 +29,8 @@ def per_sample_distance(a, b, kind="l1"):
     """Per-sample distance d(a, b): mean |a-b| ("l1"), root mean square ("l2"), mean square ("l2sq")."""
     if a.shape != b.shape:
         raise CourseError(f"a distance compares tensors of one shape, got {tuple(a.shape)} and {tuple(b.shape)}.")
+    if a.dim() == 0 or len(a) == 0:
+        raise CourseError(f"a distance needs a batch of at least one sample, got shape {tuple(a.shape)}.")
     diff = (a - b).reshape(len(a), -1)
     if kind == "l1":
         return diff.abs().mean(1)
@@ -120,6 +122,11 @@ def fake_gradients(D, fake, loss="nonsaturating"):
 
 def energy(autoencoder, y, kind="l1"):
     """delta(y) = d(A(y), y) per sample: an autoencoder's reconstruction error used as energy."""
+    role = getattr(autoencoder, "role", "ign")
+    if role != "ign":
+        raise CourseError(f"the energy delta(y) = d(f(y), y) needs a network that maps samples to samples (an IGN "
+                          f"network or an autoencoder), got a {role}; for a GAN's discriminator draw its score, "
+                          "e.g. plots.heatmap(D).")
     return per_sample_distance(autoencoder(y), y, kind)
 
 

@@ -49,7 +49,7 @@ def check_points(samples, name="samples"):
 def _radius_and_share(name, radius, min_share):
     """The default radius (3 noise standard deviations, at least 0.1) or a given one > 0; min_share in [0, 1]."""
     try:
-        checks.number("radius", radius, low=0, low_open=True, none=True)
+        checks.number("radius", radius, low=0, low_open=True, none="the default radius")
         checks.number("min_share", min_share, low=0, high=1)
     except CourseError as error:
         raise QualityError(str(error)) from None
@@ -117,7 +117,11 @@ def oscillation(shares_over_time):
     `shares_over_time`: one row of mode shares (e.g. `mode_shares`) per snapshot. Returns the mean
     total-variation distance between consecutive rows: 0 when the distribution holds still,
     1 when all of the mass moves to other modes at every snapshot."""
-    rows = torch.as_tensor(shares_over_time, dtype=torch.float32)
+    try:
+        rows = torch.as_tensor(shares_over_time, dtype=torch.float32)
+    except (TypeError, ValueError):
+        raise QualityError("shares_over_time must be a table: one row of mode shares per snapshot, every row as "
+                           "long as the others (one share per mode).") from None
     if rows.dim() != 2 or len(rows) < 2 or not torch.isfinite(rows).all():
         raise QualityError(f"need at least two snapshots of finite mode shares (a 2D table), got "
                            f"{rows.tolist()!r:.80}.")

@@ -98,11 +98,19 @@ class ConvDecoder(nn.Module):
 
 
 def check_input(model, x, shape, what):
-    """Refuse inputs whose samples are not shaped `shape`, naming the model and what it takes."""
+    """Refuse inputs that are not a non-empty batch of samples shaped `shape`, of the weights' dtype,
+    naming the model and what it takes."""
+    name = getattr(model, "spec", {}).get("kind", type(model).__name__)
     if not isinstance(x, torch.Tensor) or x.dim() < 1 or tuple(x.shape[1:]) != shape:
         got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise CourseError(f"this {getattr(model, 'spec', {}).get('kind', type(model).__name__)} takes {what} of shape "
-                          f"(N, {', '.join(map(str, shape))}), got {got}.")
+        raise CourseError(f"this {name} takes {what} of shape (N, {', '.join(map(str, shape))}), got {got}.")
+    if len(x) == 0:
+        raise CourseError(f"this {name} got an empty batch of {what} (0 samples); pass at least one.")
+    weight = next(model.parameters(), None)
+    if weight is not None and x.dtype != weight.dtype:
+        raise CourseError(f"this {name} takes {what} of dtype {weight.dtype} (the dtype of its weights), got "
+                          f"{x.dtype}; convert with .to({weight.dtype})"
+                          + (f", or the model with .to({x.dtype})." if x.is_floating_point() else "."))
 
 
 class Generator(nn.Module):
@@ -233,12 +241,17 @@ KINDS = {
 }
 
 
+SIZES = {"hidden": 1, "width": 1, "latent": 1, "depth": 0, "feature_dim": 1, "channels": 1, "classes": 2, "size": 4}
+
+
 def build(kind, **options):
     """Make a model of a named kind (see KINDS); the result carries `.spec` for checkpoints."""
     checks.choice("model kind", kind, KINDS)
     known = list(inspect.signature(KINDS[kind]).parameters)
-    for name in options:
+    for name, value in options.items():
         checks.choice(f"option of {kind}", name, known)
+        if name in SIZES:
+            checks.whole(f"{kind}'s {name}", value, SIZES[name])
     model = KINDS[kind](**options)
     model.spec = {"kind": kind, "options": dict(options)}
     return model

@@ -144,6 +144,9 @@ def class_shares(shares_by_name, ax=None, min_share=0.03, top=0.3, title="Share 
     names = list(shares_by_name)
     if not names:
         raise CourseError("class_shares needs at least one named set of shares: {name: 10 shares}.")
+    for name, shares in shares_by_name.items():
+        if np.ndim(shares) != 1 or len(shares) != 10:
+            raise CourseError(f"class_shares: {name!r} must be 10 shares, one per digit, got shape {np.shape(shares)}.")
     ax = _ax(ax, size=(9, 3.4))
     width = 0.8 / len(names)
     for i, name in enumerate(names):

@@ -34,6 +34,9 @@ class History(dict):
 
     def last(self, name, window=50):
         """Mean of the last `window` values of a curve."""
+        if not any(self.values()):
+            raise CourseError(f"this history is empty (no step was recorded), so curve {name!r} has no last value; "
+                              "train at least one step first.")
         values = self[checks.choice("curve", name, list(self))][-window:]
         return sum(values) / len(values)
 
@@ -67,8 +70,8 @@ SETTING_RULES = {
     "lr_d": lambda v: checks.number("lr_d", v, low=0, low_open=True),
     "r1": lambda v: checks.number("r1", v, low=0),
     "margin": lambda v: checks.number("margin", v, low=0, low_open=True),
-    "clamp": lambda v: checks.number("clamp", v, low=0, low_open=True, none=True),
-    "real_noise": lambda v: checks.number("real_noise", v, low=0, low_open=True, none=True),
+    "clamp": lambda v: checks.number("clamp", v, low=0, low_open=True, none="no clamp"),
+    "real_noise": lambda v: checks.number("real_noise", v, low=0, low_open=True, none="no noise on the real inputs"),
     "distance": lambda v: checks.choice("distance", v, losses.DISTANCES),
     "clamp_ref": lambda v: checks.choice("clamp_ref", v, ("paired", "batch")),
     "loss": lambda v: checks.choice("loss", v, ("nonsaturating", "minimax", "energy")),
@@ -147,6 +150,29 @@ def finite_weights(nets):
     return not params or bool(torch.isfinite(torch.stack(torch._foreach_norm(params))).all())
 
 
+# Ctrl-C during a run returns what it has; later runs of the same notebook cell (a loop over seeds) then stop
+# at once, so one press stops the whole cell. A new cell clears it (IPython's pre_run_cell event).
+_ctrl_c = {"pressed": False, "watching": False}
+
+
+def _clear_ctrl_c(*_):
+    _ctrl_c["pressed"] = False
+
+
+def _watch_cells():
+    """In a notebook, clear the Ctrl-C mark when a new cell starts (registered once)."""
+    if _ctrl_c["watching"]:
+        return
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.events.register("pre_run_cell", _clear_ctrl_c)
+        _ctrl_c["watching"] = True
+
+
 def run(step, steps, nets, desc="training", progress=True, callback=None, every=100):
     """Call `step(i) -> {name: scalar}` for i = 0 .. steps - 1 and record the values in a History.
 
@@ -155,8 +181,13 @@ def run(step, steps, nets, desc="training", progress=True, callback=None, every=
     weights saved after `history.restored` updates (a copy kept every SNAPSHOT_EVERY steps, taken
     only when every weight is finite); Ctrl-C (KeyboardInterrupt) keeps the model as it is and the
     history of the steps done, with `history.interrupted` = the number of steps done.
-    `callback(i, history)` is called every `every` steps and after the last one."""
+    `callback(i, history)` is called every `every` steps and after the last one. After a Ctrl-C, a later run
+    in the same notebook cell (or script) raises KeyboardInterrupt at once: one press stops a whole loop."""
     steps, every = checks.whole("steps", steps), checks.whole("every", every, 1)
+    _watch_cells()
+    if _ctrl_c["pressed"]:
+        raise KeyboardInterrupt("Ctrl-C stopped an earlier training run of this cell; the rest of the cell is "
+                                "skipped (run the cell again to train).")
     history, start = History(), time.perf_counter()
     safe, history.restored, history.interrupted = [copy.deepcopy(n.state_dict()) for n in nets], None, None
     saved = 0
@@ -186,6 +217,7 @@ def run(step, steps, nets, desc="training", progress=True, callback=None, every=
                 if progress and i % 50 == 0:
                     bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()})
         except KeyboardInterrupt:
+            _ctrl_c["pressed"] = True
             history.interrupted = history.steps
             history.stopped = (f"interrupted (Ctrl-C) after {history.steps} steps of {steps}: the model as it is "
                                "and the history of those steps were kept (the step under way may be partly applied).")

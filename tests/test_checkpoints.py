@@ -40,6 +40,13 @@ def test_damaged_missing_and_mismatched_checkpoints_fail_clearly(tmp_path):
     meta = json.loads(other.with_suffix(".json").read_text())
     meta["model"] = tiny().spec  # the metadata of another architecture, with a matching hash
     other.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(checkpoints.CheckpointError, match="holds the weights of a mlp-ign.*do not belong together"):
+        checkpoints.load(other)
+    # a file saved before the weights carried their spec: the shapes still tell
+    from safetensors.torch import save as weights_bytes
+    legacy = weights_bytes({k: v.contiguous() for k, v in tiny(hidden=16).state_dict().items()})
+    other.write_bytes(legacy)
+    other.with_suffix(".json").write_text(json.dumps({**meta, "sha256": hashlib.sha256(legacy).hexdigest()}))
     with pytest.raises(checkpoints.CheckpointError, match="does not fit the architecture"):
         checkpoints.load(other)
     weights.unlink()

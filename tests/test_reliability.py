@@ -70,6 +70,36 @@ def course_py(*argv):
 
 # --- faults during training: each returns the message the run leaves in its history ------------------------
 
+CELLS = r"""
+import signal
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+shell.run_cell('''
+import signal
+from ign_lessons import data, train
+points, done = data.toy2d("ring", 64), []
+def press_ctrl_c(i, history):
+    if i == 5 and not done:
+        signal.raise_signal(signal.SIGINT)
+''')
+loop = shell.run_cell('''
+for seed in range(3):
+    f, history = train.train_ign(points, steps=20, seed=seed, progress=False, every=1, callback=press_ctrl_c)
+    done.append(history.steps)
+''')
+again = shell.run_cell("f, history = train.train_ign(points, steps=20, progress=False); done.append(history.steps)")
+print(type(loop.error_in_exec).__name__, shell.user_ns["done"], again.error_in_exec)
+"""
+
+
+def ctrl_c_in_a_loop_of_runs():
+    """In IPython (a real InteractiveShell, in a fresh process): one Ctrl-C during the first of three runs of a
+    cell stops the cell; the next cell trains as usual."""
+    out = subprocess.run([sys.executable, "-c", CELLS], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().endswith("KeyboardInterrupt [6, 20] None"), out.stdout + out.stderr[-2000:]
+    return "the first run returned its 6 steps, the loop stopped there; the next cell trained 20 steps"
+
+
 def ctrl_c_during_training():
     def press_ctrl_c(i, history):
         if i == 30:
@@ -150,6 +180,26 @@ def other_architecture(tmp):
     checkpoints.load(path)
 
 
+def cut_shipped(tmp):
+    """A shipped checkpoint whose weights were cut short (a broken copy): copy the folder, cut, load by path."""
+    import shutil
+    copy = tmp / "data"
+    shutil.copytree(ROOT / "data", copy, ignore=shutil.ignore_patterns("results"))
+    weights = copy / "checkpoints" / "ign-2d-ring.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    with environ(IGN_LESSONS_DATA=str(copy)):
+        checkpoints.load("ign-2d-ring")
+
+
+def same_shapes_other_kind(tmp):
+    """An IGN network and a 2D generator of latent 2 have the same weight shapes: only the file itself can tell."""
+    path = tmp / "tiny.safetensors"
+    meta = checkpoints.save(models.build("mlp-ign", hidden=4, depth=1), path)
+    other = {"kind": "mlp-generator", "options": {"hidden": 4, "depth": 1}}
+    path.with_suffix(".json").write_text(json.dumps({**meta, "model": other}))
+    checkpoints.load(path)
+
+
 def nan_model(tmp):
     net = models.build("mlp-ign", hidden=4, depth=1)
     with torch.no_grad():
@@ -221,6 +271,19 @@ CASES = [
     Case("settings", "train_classifier(batch=0)", lambda: train.train_classifier(**quiet(steps=1, batch=0)),
          "batch must be a whole number >= 1"),
     # networks and sources that do not fit the data
+    Case("networks", "a 2D generator given z of integers",
+         lambda: models.build("mlp-generator")(torch.ones(3, 2).long()),
+         "takes z of dtype torch.float32.*got torch.int64; convert with .to\\(torch.float32\\)\\.$"),
+    Case("networks", "an IGN network given float64 points", lambda: models.build("mlp-ign")(torch.ones(3, 2).double()),
+         "takes samples of dtype torch.float32.*got torch.float64.*or the model with .to\\(torch.float64\\)"),
+    Case("networks", "IGN's terms on an empty batch",
+         lambda: losses.ign_terms(models.build("mlp-ign"), POINTS[:0], POINTS[:0]), "empty batch of samples"),
+    Case("networks", "models.build('mlp-ign', hidden=0)", lambda: models.build("mlp-ign", hidden=0),
+         "mlp-ign's hidden must be a whole number >= 1, got 0"),
+    Case("networks", "models.build('conv-ign', width=-3)", lambda: models.build("conv-ign", width=-3),
+         "conv-ign's width must be a whole number >= 1, got -3"),
+    Case("networks", "the energy delta of a GAN discriminator",
+         lambda: losses.energy(models.build("mlp-discriminator"), POINTS), "got a discriminator.*plots.heatmap\\(D\\)"),
     Case("networks", "an image network f on 2D points", lambda: ign(f=models.build("conv-ign", size=8, channels=1)),
          "f does not fit data of shape"),
     Case("networks", "a 2D generator on the digits",
@@ -260,6 +323,12 @@ CASES = [
     Case("networks", "History.last of a curve that is not there", lambda: ign()[1].last("los"),
          "did you mean 'loss'"),
     # metrics
+    Case("metrics", "oscillation of ragged shares", lambda: metrics.oscillation([[0.5, 0.5], [1.0]]),
+         "must be a table.*every row as long as the others"),
+    Case("metrics", "mode_coverage with radius=-1", lambda: metrics.mode_coverage(POINTS, "ring", radius=-1),
+         "radius must be > 0, got -1 \\(or None for the default radius\\)"),
+    Case("metrics", "History.last of an empty history", lambda: train.History().last("rec"),
+         "this history is empty"),
     Case("metrics", "idempotence_error with z of shape (4, 3)",
          lambda: metrics.idempotence_error(models.build("mlp-ign"), torch.zeros(4, 3)), "takes samples of shape"),
     Case("metrics", "mode_coverage of an all-NaN generator",
@@ -295,6 +364,12 @@ CASES = [
          "at least 2 rows"),
     # data
     Case("data", "toy2d('rings')", lambda: data.toy2d("rings", 10), "did you mean 'ring'"),
+    Case("data", "noise with seed '3' (a string)", lambda: data.noise((2,), 4, seed="3"),
+         "seed must be a whole number >= 0, got '3'"),
+    Case("data", "models.sample with seed 1.5", lambda: models.sample(models.build("mlp-ign", hidden=4), 3, seed=1.5),
+         "seed must be a whole number >= 0, got 1.5"),
+    Case("data", "digits(split='val')", lambda: data.digits(split="val"),
+         "'train' \\(80%.*'test'.*held out.*hold out part of 'train' as a validation set"),
     Case("data", "toy2d('ring', 0)", lambda: data.toy2d("ring", 0), "n must be a positive whole number"),
     Case("data", "toy2d('ring', 10, noise=-1)", lambda: data.toy2d("ring", 10, noise=-1), "noise must be >= 0"),
     Case("data", "toy2d('ring', 10, seed=0.5)", lambda: data.toy2d("ring", 10, seed=0.5), "seed must be a whole"),
@@ -302,6 +377,8 @@ CASES = [
     Case("data", "image_source('gausian')", lambda: data.image_source("gausian", DIGITS), "did you mean 'gaussian'"),
     # figures
     Case("figures", "plots.image_grid of no images", lambda: plots.image_grid(DIGITS[:0]), "at least 1 sample"),
+    Case("figures", "plots.class_shares with 9 shares", lambda: plots.class_shares({"GAN": [0.1] * 9}),
+         "'GAN' must be 10 shares, one per digit"),
     Case("figures", "plots.image_grid of flat vectors", lambda: plots.image_grid(torch.zeros(4, 64)), "4 dimensions"),
     Case("figures", "plots.points of 3D points", lambda: plots.points(torch.zeros(4, 3)), r"\(N, 2\)"),
     Case("figures", "plots.points of NaN points", lambda: plots.points(torch.full((4, 2), NAN)), "NaN"),
@@ -315,8 +392,13 @@ CASES = [
          "not a safetensors file.*nothing in it was run"),
     Case("checkpoints", "loading a .pt file", lambda tmp: checkpoints.load(tmp / "model.pt"), "never loads a .pt"),
     Case("checkpoints", "metadata that is not JSON", damaged_json, "is damaged"),
-    Case("checkpoints", "weights cut short (SHA-256 mismatch)", damaged_weights, "is damaged: SHA-256"),
-    Case("checkpoints", "weights of another architecture", other_architecture, "does not fit the architecture"),
+    Case("checkpoints", "weights cut short (SHA-256 mismatch)", damaged_weights,
+         "is damaged \\(shorter than its header says.*cut off\\).*Save the model again"),
+    Case("checkpoints", "a shipped weights file cut short", lambda tmp: cut_shipped(tmp),
+         "is damaged \\(shorter.*git checkout -- .*ign-2d-ring.safetensors"),
+    Case("checkpoints", "weights of another architecture", other_architecture, "do not belong together"),
+    Case("checkpoints", "metadata naming another kind whose weights have the same shapes", same_shapes_other_kind,
+         "holds the weights of a mlp-ign.*says mlp-generator.*do not belong together"),
     Case("checkpoints", "an unknown checkpoint name", lambda tmp: checkpoints.load("gan-digit"),
          "No checkpoint.*did you mean 'gan-digits'"),
     Case("checkpoints", "saving a model with NaN weights", nan_model, "nothing was written"),
@@ -324,6 +406,8 @@ CASES = [
          "ending in .safetensors"),
     # faults during training (handled: the run returns what it has)
     Case("faults", "Ctrl-C at step 30 of train_ign", ctrl_c_during_training, "interrupted \\(Ctrl-C\\) after 31 steps"),
+    Case("faults", "Ctrl-C in a notebook cell that trains three runs", ctrl_c_in_a_loop_of_runs,
+         "the loop stopped there; the next cell trained 20 steps"),
     Case("faults", "a weight made NaN after step 120", nan_weight_mid_training,
          "became non-finite at step 121.*saved after 100 steps"),
     Case("faults", "the tightness term becoming -inf at step 7", overflowing_loss,
