@@ -150,8 +150,8 @@ def finite_weights(nets):
     return not params or bool(torch.isfinite(torch.stack(torch._foreach_norm(params))).all())
 
 
-# Ctrl-C during a run returns what it has; later runs of the same notebook cell (a loop over seeds) then stop
-# at once, so one press stops the whole cell. A new cell clears it (IPython's pre_run_cell event).
+# Ctrl-C during a run in a notebook returns what it has; later runs of the same cell (a loop over seeds) then
+# stop at once, so one press stops the whole cell. A new cell clears the mark (IPython's pre_run_cell event).
 _ctrl_c = {"pressed": False, "watching": False}
 
 
@@ -181,8 +181,8 @@ def run(step, steps, nets, desc="training", progress=True, callback=None, every=
     weights saved after `history.restored` updates (a copy kept every SNAPSHOT_EVERY steps, taken
     only when every weight is finite); Ctrl-C (KeyboardInterrupt) keeps the model as it is and the
     history of the steps done, with `history.interrupted` = the number of steps done.
-    `callback(i, history)` is called every `every` steps and after the last one. After a Ctrl-C, a later run
-    in the same notebook cell (or script) raises KeyboardInterrupt at once: one press stops a whole loop."""
+    `callback(i, history)` is called every `every` steps and after the last one. In a notebook, after a Ctrl-C a
+    later run in the same cell raises KeyboardInterrupt at once: one press stops a whole loop of runs."""
     steps, every = checks.whole("steps", steps), checks.whole("every", every, 1)
     _watch_cells()
     if _ctrl_c["pressed"]:
@@ -217,7 +217,7 @@ def run(step, steps, nets, desc="training", progress=True, callback=None, every=
                 if progress and i % 50 == 0:
                     bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()})
         except KeyboardInterrupt:
-            _ctrl_c["pressed"] = True
+            _ctrl_c["pressed"] = _ctrl_c["watching"]  # only in a notebook, where the next cell clears it
             history.interrupted = history.steps
             history.stopped = (f"interrupted (Ctrl-C) after {history.steps} steps of {steps}: the model as it is "
                                "and the history of those steps were kept (the step under way may be partly applied).")
