@@ -145,7 +145,7 @@ def explore(args):
 def test(args):
     env = dict(os.environ, IGN_LESSONS_FAST="1", MPLBACKEND="Agg")
     run(PY, "-m", "ruff", "check", ".")
-    run(PY, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env", *args, env=env)
+    run(PY, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env", "--durations=10", *args, env=env)
 
 
 def mutate(args):
