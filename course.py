@@ -11,7 +11,7 @@
                                  run a named study (e.g. compare-2d) over seeds, resuming; --list lists them
     python3 course.py benchmark  time the training steps of every model, as ratios in one run
     python3 course.py robustness [CHAPTER ...] [--offsets 1 2 3]
-                                 run the notebooks under other seeds (IGN_LESSONS_SEED; ~10 min; not in test)
+                                 run the notebooks under other seeds (IGN_LESSONS_SEED; ~15 min; not in test)
     python3 course.py mutate     mutation testing of losses, train and metrics (mutmut, ~10 min; not in test)
     python3 course.py handout OUT_DIR        student copies of the notebooks, without solutions
     python3 course.py grade NOTEBOOK...      run students' notebooks; report, CSV and feedback per exercise
@@ -145,7 +145,8 @@ def explore(args):
 def test(args):
     env = dict(os.environ, IGN_LESSONS_FAST="1", MPLBACKEND="Agg")
     run(PY, "-m", "ruff", "check", ".")
-    run(PY, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env", "--durations=10", *args, env=env)
+    run(PY, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env", "--durations=10", *args,
+        env=env)
 
 
 def mutate(args):
@@ -159,7 +160,7 @@ def mutate(args):
 
 
 def robustness(args):
-    """Every chapter in fast mode, 04, 05 and 08 in full mode, under seed offsets 1-3 (ign_lessons/robustness.py)."""
+    """Every chapter in fast and in full mode under seed offsets 1-3 (ign_lessons/robustness.py)."""
     run(PY, "-m", "ign_lessons.robustness", *args)
 
 
