@@ -32,8 +32,8 @@ def _failure(notebook, error):
     heading, where = "", ""
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            heading = next((line.lstrip("# ").strip() for line in cell.source.splitlines() if line.startswith("#")),
-                           heading)
+            heading = ([line.lstrip("# ").strip() for line in cell.source.splitlines() if line.startswith("#")]
+                       or [heading])[-1]
         elif any(output.get("output_type") == "error" for output in cell.get("outputs", [])):
             where = heading
             break
