@@ -1,6 +1,7 @@
 """Command line: `python -m ign_lessons retrain|study|benchmark|handout|grade|nbgrader ...` (see --help)."""
 import argparse
 import difflib
+import errno
 import sys
 import time
 from pathlib import Path
@@ -59,6 +60,18 @@ def main(argv=None):
     nbgrader.add_argument("out_dir", help="the nbgrader course folder (source/ign-lessons/ is made in it)")
     args, unknown = parser.parse_known_args(argv)
     checks.reject_unknown(sub.choices[args.command], unknown)
+    try:
+        return dispatch(parser, sub, args)
+    except OSError as error:
+        if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        parser.exit(2, f"python -m ign_lessons {args.command}: cannot write {error.filename} ({error.strerror}); "
+                       "nothing else was changed. Make that folder writable (chmod u+w FOLDER), or for a study "
+                       "write the results elsewhere with --out DIR.\n")
+
+
+def dispatch(parser, sub, args):
+    """Run the parsed command; returns the exit code."""
     if args.command == "study":
         return study(sub.choices["study"], args)
     if args.command in ("handout", "grade", "nbgrader"):

@@ -28,7 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import AutoLocator
 
-from . import checkpoints, data, losses, metrics, models, plots, runtime, train
+from . import checkpoints, checks, data, losses, metrics, models, plots, runtime, train
 from .losses import DISTANCES, IGNWeights
 from .runtime import CourseError
 from .studies import gan_2d, merged_vs_split
@@ -112,26 +112,23 @@ def check_settings(s):
         raise LabError(f"choose a data set: one of {', '.join(data.TOY2D)}.")
     if s["dataset"] not in data.TOY2D:
         raise LabError(f"unknown data set {s['dataset']!r}; choose one of {', '.join(data.TOY2D)}.")
-    weights = tuple(float(w) for w in s["weights"])
-    for name, w in zip(IGNWeights._fields, weights):
-        if not (math.isfinite(w) and w >= 0):
-            raise LabError(f"{name} must be a number >= 0 (0 switches its term off), got {w:g}.")
-    lr = float(s["lr"])
-    if not (math.isfinite(lr) and 0 < lr <= 0.1):
-        raise LabError(f"the learning rate must be above 0 and at most 0.1 (try 1e-3), got {lr:g}.")
+    weights = s["weights"]
+    if isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__") or len(weights) != 3:
+        raise LabError(f"weights must be three numbers (lambda_rec, lambda_idem, lambda_tight), got {weights!r}; "
+                       "0 switches a term off.")
+    weights = tuple(float(checks.number(f"{name} (0 switches its term off)", w, low=0, error=LabError))
+                    for name, w in zip(IGNWeights._fields, weights))
+    lr = checks.number("the learning rate", s["lr"], low=0, high=0.1, low_open=True, error=LabError)
     if s["distance"] not in DISTANCES:
         raise LabError(f"distance must be one of {', '.join(DISTANCES)}, got {s['distance']!r}.")
-    clamp = s.get("clamp")
-    if clamp is not None and not (math.isfinite(float(clamp)) and float(clamp) > 0):
-        raise LabError(f"the clamp scale a must be above 0 (the paper's value is 1.5), got {float(clamp):g}; "
-                       "untick the clamp to switch it off.")
+    clamp = checks.number("the clamp scale a (the paper's value is 1.5)", s.get("clamp"), low=0, low_open=True,
+                          none="no clamp (untick it)", error=LabError)
     if s["source"] not in SOURCES:
         raise LabError(f"source must be one of {', '.join(SOURCES)}, got {s['source']!r}.")
-    seed = s["seed"]
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise LabError(f"the seed must be a whole number >= 0, got {seed!r}.")
-    return {**s, "weights": IGNWeights(*weights), "lr": lr, "clamp": None if clamp is None else float(clamp),
-            "batch": int(s.get("batch", 128))}
+    checks.whole("the seed", s["seed"], error=LabError)
+    batch = checks.whole("the batch size", s.get("batch", 128), minimum=1, error=LabError)
+    return {**s, "weights": IGNWeights(*weights), "lr": float(lr), "clamp": None if clamp is None else float(clamp),
+            "batch": batch}
 
 
 def default_settings(model="IGN", dataset="ring", seed=None):
@@ -150,6 +147,13 @@ class Session:
     def reset(self, checkpoint=None):
         """Fresh networks from the seed (or the weights of a checkpoint), fresh optimiser, empty history."""
         s = self.settings
+        if checkpoint is not None:
+            kind = checkpoints.metadata(checkpoint)["model"]["kind"]
+            if s["model"] != "IGN" or kind != "mlp-ign":
+                shipped = ", ".join(n for n in checkpoints.names() if n.startswith("ign-2d"))
+                raise LabError(f"the lab loads checkpoints of 2D IGN networks (mlp-ign) into the IGN model; "
+                               f"{checkpoint!r} is a {kind} and the model is {s['model']}. Choose the IGN model "
+                               f"and one of: {shipped}, or a 2D IGN you saved from the lab.")
         torch.manual_seed(s["seed"])
         self.real = data.toy2d(s["dataset"], N_DATA, seed=s["seed"])
         samples, gen, dev = train.prepare(self.real, s["seed"])
@@ -223,6 +227,7 @@ class Session:
 
     def step(self, n=1):
         """n training updates (each one call of the trainer's own Step object)."""
+        checks.whole("the number of steps", n, error=LabError)
         if self.stopped:
             raise LabError(self.stopped)
         for _ in range(n):

@@ -101,8 +101,8 @@ def test_play_and_pause_train_between_redraws(the_lab):
 
 
 @pytest.mark.parametrize("control, value, words", [
-    ("lambda", -1.0, "lambda_rec must be a number >= 0"),
-    ("lr", 0.0, "learning rate must be above 0"),
+    ("lambda", -1.0, "lambda_rec (0 switches its term off) must be >= 0"),
+    ("lr", 0.0, "learning rate must be > 0 and <= 0.1"),
     ("dataset", None, "choose a data set"),
 ])
 def test_bad_values_give_a_message_not_a_traceback(the_lab, control, value, words):

@@ -4,6 +4,7 @@ from these cases, with the messages as they are now."""
 import contextlib
 import hashlib
 import importlib.util
+import inspect
 import io
 import json
 import os
@@ -21,7 +22,7 @@ import pytest
 import torch
 
 from ign_lessons import __main__ as cli
-from ign_lessons import book, checkpoints, data, losses, metrics, models, plots, runtime, train
+from ign_lessons import book, checkpoints, data, lab, losses, metrics, models, plots, runtime, train
 from ign_lessons.checks import CourseError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,6 +199,31 @@ def same_shapes_other_kind(tmp):
     other = {"kind": "mlp-generator", "options": {"hidden": 4, "depth": 1}}
     path.with_suffix(".json").write_text(json.dumps({**meta, "model": other}))
     checkpoints.load(path)
+
+
+def broken_run_file(tmp):
+    """A run file of a study edited by hand so that it no longer parses; the study is resumed."""
+    from ign_lessons import studies
+    first = studies.find_study("compare-2d").grid(True)[0]["key"]
+    (tmp / "compare-2d-fast").mkdir()
+    (tmp / "compare-2d-fast" / f"{first}.json").write_text('{"config": {"data": "ring",')
+    studies.run_study("compare-2d", fast=True, root=tmp, log=lambda *a, **k: None)
+
+
+def grade_a_text_file_and_a_notebook(tmp):
+    """A file that is not a notebook among the ones to grade: it is named, and the others are still graded."""
+    import nbformat
+
+    from ign_lessons.exercises import classroom
+    text, notebook = tmp / "essay.ipynb", tmp / "01_empty.ipynb"
+    text.write_text("Dear teacher, here is my work")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    nb.metadata["kernelspec"] = {"name": "ign-lessons", "display_name": "Python (ign-lessons)", "language": "python"}
+    nbformat.write(nb, notebook)
+    table = classroom.grade([text, notebook], out_dir=tmp / "grades", jobs=1)
+    rows = (tmp / "grades" / "grades.csv").read_text()
+    assert str(notebook) in rows and str(text) in rows, rows
+    return table[str(text)]["(the notebook)"][1]
 
 
 def nan_model(tmp):
@@ -404,6 +430,15 @@ CASES = [
     Case("checkpoints", "saving a model with NaN weights", nan_model, "nothing was written"),
     Case("checkpoints", "saving to model.pt", lambda tmp: checkpoints.save(models.build("mlp-ign"), tmp / "m.pt"),
          "ending in .safetensors"),
+    # the lab's session (08)
+    Case("lab", "Session with batch 0", lambda: lab.Session(batch=0), "the batch size must be a whole number >= 1"),
+    Case("lab", "Session with weights of two terms", lambda: lab.Session(weights=(20, 20)),
+         "weights must be three numbers"),
+    Case("lab", "Session with the learning rate '0.01' (a string)", lambda: lab.Session(lr="0.01"),
+         "the learning rate must be a finite number, got '0.01'"),
+    Case("lab", "Session.step(2.5)", lambda: lab.Session().step(2.5), "the number of steps must be a whole number"),
+    Case("lab", "the digits IGN loaded into the 2D lab", lambda: lab.Session().reset(checkpoint="ign-digits"),
+         "'ign-digits' is a conv-ign.*one of: ign-2d-circles"),
     # faults during training (handled: the run returns what it has)
     Case("faults", "Ctrl-C at step 30 of train_ign", ctrl_c_during_training, "interrupted \\(Ctrl-C\\) after 31 steps"),
     Case("faults", "Ctrl-C in a notebook cell that trains three runs", ctrl_c_in_a_loop_of_runs,
@@ -435,6 +470,13 @@ CASES = [
     Case("environment", "IGN_LESSONS_DATA=/nowhere", lambda: runtime.data_folder(),
          "IGN_LESSONS_DATA='/nowhere' is not the course's data", (("IGN_LESSONS_DATA", "/nowhere"),)),
     # command lines: python -m ign_lessons, course.py, course.py html
+    Case("command line", "a study resumed over a run file edited by hand", broken_run_file,
+         "compare-2d-fast/.*json cannot be read.*Delete it to rerun that run"),
+    Case("command line", "a study writing to a folder it may not write",
+         lambda: cli.main(["study", "compare-2d", "--fast", "--jobs", "1", "--out", "/sys/ign-lessons-test"]),
+         "cannot write /sys/ign-lessons-test.*nothing else was changed.*--out DIR"),
+    Case("classroom", "grade given a file that is not a notebook, beside one that is",
+         grade_a_text_file_and_a_notebook, "essay.ipynb is not a notebook.*the other notebooks were graded"),
     Case("command line", "python -m ign_lessons study compare-2", lambda: cli.main(["study", "compare-2"]),
          "did you mean 'compare-2d'"),
     Case("command line", "python -m ign_lessons study compare-2d --fsat",
@@ -461,7 +503,8 @@ CASES = [
 def seen(case, tmp):
     """What the user sees: ("error", message) for the course's error, ("command", stderr) for a command that stops
     with an error, ("handled", message) for a case handled on purpose. Any other exception propagates."""
-    action = (lambda: case.action(tmp)) if case.area == "checkpoints" else case.action
+    takes_folder = len(inspect.signature(case.action).parameters) == 1  # a case that needs a folder of its own
+    action = (lambda: case.action(tmp)) if takes_folder else case.action
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()), environ(**dict(case.env)):

@@ -122,7 +122,13 @@ def feedback(path, results):
 
 
 def _graded(path):
-    results = verdicts(run_notebook(path))
+    try:
+        executed = run_notebook(path)
+    except (nbformat.reader.NotJSONError, nbformat.ValidationError, ValueError, KeyError, UnicodeDecodeError) as error:
+        return {"(the notebook)": ("unreadable", f"{path} is not a notebook that can be read ({type(error).__name__}: "
+                                                 f"{str(error)[:120]}); ask for the .ipynb file again (in JupyterLab: "
+                                                 "File > Download); the other notebooks were graded.")}
+    results = verdicts(executed)
     return results or {"(no exercises)": ("wrong", "no checker cell found: is this a notebook of the course?")}
 
 

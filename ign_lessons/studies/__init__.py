@@ -220,6 +220,19 @@ def study_label(name, fast=False):
     return f"{name}-fast" if fast else name
 
 
+def _recorded_config(path):
+    """The config a run's file records, or None when there is no file yet; a file that no longer parses is
+    named, with what to do (a study never overwrites what it cannot read)."""
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())["config"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise StudyError(f"{path} cannot be read ({type(error).__name__}: {error}); was it edited by hand or cut "
+                         "off? Delete it to rerun that run, or restore it (git checkout -- FILE for a shipped "
+                         "study), then run the study again.") from None
+
+
 def run_study(name, fast=False, force=False, jobs=1, scheduler=None, root=None, log=print):
     """Run study `name`; returns the path of its summary (root/NAME.json, root/NAME-fast.json with `fast`).
 
@@ -236,11 +249,8 @@ def run_study(name, fast=False, force=False, jobs=1, scheduler=None, root=None, 
     keys = [run["key"] for run in runs]
     if len(set(keys)) != len(keys):
         raise StudyError(f"study {name!r} lists some runs twice: {sorted({k for k in keys if keys.count(k) > 1})}")
-    todo = []
-    for run in runs:
-        target = folder / f"{run['key']}.json"
-        if force or not target.exists() or json.loads(target.read_text()).get("config") != _as_json(run["config"]):
-            todo.append(run)
+    folder.mkdir(parents=True, exist_ok=True)  # a folder it cannot write stops the study before any run
+    todo = [run for run in runs if force or _recorded_config(folder / f"{run['key']}.json") != _as_json(run["config"])]
     where = (f"the Dask cluster at {scheduler}" if scheduler is not None else
              f"{jobs} local processes" if jobs > 1 else "this process")
     log(f"study {label}: {len(runs)} runs, {len(runs) - len(todo)} already done, {len(todo)} to run on {where}; "
