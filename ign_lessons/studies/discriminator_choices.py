@@ -22,10 +22,10 @@ ENERGIES = {
 """Candidate energies h(f(y), y), per sample, for the discriminator D(y) = h(f(y), y)."""
 
 
-def train_and_score(name, label, seed, settings, keep=0):
-    """One run: train f with energy `label` on a 2D set from `seed`; returns (row, samples)."""
+def train_and_score(name, label, seed, settings, keep=0, data_seed=0):
+    """One run: train f with energy `label` on a 2D set (drawn from data_seed) from `seed`; returns (row, samples)."""
     s = settings
-    f, history = train.train_self_gan(data.toy2d(name, s["n_data"], seed=0), ENERGIES[label], steps=s["steps"],
+    f, history = train.train_self_gan(data.toy2d(name, s["n_data"], seed=data_seed), ENERGIES[label], steps=s["steps"],
                                       weights=tuple(s["weights"]), seed=seed, batch=s["batch"], lr=s["lr"],
                                       betas=tuple(s["betas"]), progress=False)
     fake = models.sample(f, s["n_eval"], seed=s["eval_seed"])
@@ -37,10 +37,12 @@ def train_and_score(name, label, seed, settings, keep=0):
     return row, results.encode_points(fake[:keep]) if keep else None
 
 
-def run(seeds=range(2), energies=tuple(ENERGIES), name="ring", settings=None, keep=0, workers=1, log=None):
-    """Train every energy over seeds; rows like merged_vs_split.run's (variant = energy name)."""
+def run(seeds=range(2), energies=tuple(ENERGIES), name="ring", settings=None, keep=0, workers=1, log=None,
+        data_seed=0):
+    """Train every energy over seeds; rows like merged_vs_split.run's (variant = energy name); data_seed draws
+    the data (0 in the study; a notebook passes its SEED)."""
     s = settings or SETTINGS
-    jobs = [(name, label, seed, s, keep) for seed in seeds for label in energies]
+    jobs = [(name, label, seed, s, keep, data_seed) for seed in seeds for label in energies]
     rows, kept = [], {}
     for (_, label, seed, *_), (row, points) in zip(jobs, map_runs(train_and_score, jobs, workers)):
         rows.append(row)

@@ -136,12 +136,13 @@ def accepted_area(energy, real, limit=3.0, steps=60, quantile=0.9):
     return float((energy(grid.to(device)) <= threshold).float().mean())
 
 
-def train_and_score(name, variant, seed, settings, keep=0, keep_nets=False):
-    """One run of `run`: train a variant on a data set from a seed; returns (row, samples, nets)."""
+def train_and_score(name, variant, seed, settings, keep=0, keep_nets=False, data_seed=0):
+    """One run of `run`: train a variant on a data set from a seed; returns (row, samples, nets).
+    data_seed draws the training points (and data_seed + 1 the points that measure the accepted area)."""
     s = settings
-    nets, history = train_variant(variant, data.toy2d(name, s["n_data"], seed=0), seed, s)
+    nets, history = train_variant(variant, data.toy2d(name, s["n_data"], seed=data_seed), seed, s)
     fake = models.sample(generator(nets), s["n_eval"], seed=s["eval_seed"])
-    area = accepted_area(discriminator_energy(nets, s["distance"]), data.toy2d(name, s["n_eval"], seed=1))
+    area = accepted_area(discriminator_energy(nets, s["distance"]), data.toy2d(name, s["n_eval"], seed=data_seed + 1))
     row = {"data": name, "variant": variant, "seed": int(seed), **evaluate(fake, name),
            "accepted_area": round(area, 4), "seconds_per_step": history.seconds / max(history.steps, 1),
            "stopped": history.stopped}
@@ -149,15 +150,17 @@ def train_and_score(name, variant, seed, settings, keep=0, keep_nets=False):
 
 
 def run(seeds=range(5), variants=tuple(VARIANTS), datasets=("ring",), settings=None, keep=0,
-        keep_nets=False, workers=1, log=None):
+        keep_nets=False, workers=1, log=None, data_seed=0):
     """Train every (data set, variant, seed) and evaluate; returns {"rows": [...], "samples": {...}}.
 
     rows: one dict per run (data, variant, seed, modes, of, near, min_share, success, accepted_area
     of its discriminator, seconds_per_step, stopped). samples: `keep` generated points per run,
     keyed "data/variant/seed"; with keep_nets, also "nets": the trained networks, same keys.
-    workers > 1 trains in that many processes of one thread each (same numbers, less waiting)."""
+    workers > 1 trains in that many processes of one thread each (same numbers, less waiting). data_seed
+    draws the data (0 in the study; a notebook passes its SEED)."""
     s = settings or SETTINGS
-    jobs = [(name, variant, seed, s, keep, keep_nets) for name in datasets for seed in seeds for variant in variants]
+    jobs = [(name, variant, seed, s, keep, keep_nets, data_seed) for name in datasets for seed in seeds
+            for variant in variants]
     rows, kept, trained = [], {}, {}
     for (name, variant, seed, *_), (row, points, nets) in zip(jobs, map_runs(train_and_score, jobs, workers)):
         key = f"{name}/{variant}/{seed}"
