@@ -82,7 +82,8 @@ def _a_git_checkout_with_the_course_filter(folder):
         return
     sys.path.insert(0, str(ROOT))
     import course
-    shutil.copy(ROOT / ".gitattributes", folder / ".gitattributes")
+    for name in (".gitattributes", ".gitignore"):
+        shutil.copy(ROOT / name, folder / name)
     git = lambda *args: subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
     git("init", "-q")
     course.clean_notebooks_in_git(folder, sys.executable)
