@@ -143,10 +143,13 @@ def explore(args):
 
 
 def test(args):
-    env = dict(os.environ, IGN_LESSONS_FAST="1", MPLBACKEND="Agg")
+    """ruff, then pytest over tests/ and every notebook in fast mode: the test files shared out to one process per
+    core (at most 4; each file, so each notebook, stays whole in one process), torch on one thread in each."""
+    env = dict(os.environ, IGN_LESSONS_FAST="1", MPLBACKEND="Agg", OMP_NUM_THREADS="1")
+    workers = str(max(1, min(4, os.cpu_count() or 1)))
     run(PY, "-m", "ruff", "check", ".")
-    run(PY, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env", "--durations=10", *args,
-        env=env)
+    run(PY, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env", "-n", workers,
+        "--dist", "loadfile", "--durations=10", *args, env=env)
 
 
 def mutate(args):
