@@ -8,7 +8,7 @@ included. The table goes to the screen and, for the whole default set, to docs/r
 
     python3 course.py robustness [CHAPTER ...] [--offsets 1 2 3] [--mode both|fast|full] [--jobs N]
 
-Not part of `course.py test` (about 15 minutes on 2 cores); run it whenever a notebook's claims change.
+Not part of `course.py test` (about 8 minutes on 2 cores); run it whenever a notebook's claims change.
 Like book.py it sits apart from the core.
 """
 import argparse
