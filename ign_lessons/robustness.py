@@ -20,6 +20,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import nbformat
+
 from . import book
 from .checks import reject_unknown
 
@@ -44,7 +46,6 @@ def _failure(notebook, error):
 def run_one(path, fast, offset):
     """Execute one chapter in fast or full mode under IGN_LESSONS_SEED=offset, in a fresh kernel.
     Returns {"chapter", "mode", "offset", "passed", "seconds", "failure"}."""
-    import nbformat
     os.environ["IGN_LESSONS_SEED"] = str(offset)
     notebook = nbformat.read(path, as_version=4)
     start = time.perf_counter()
