@@ -1,4 +1,5 @@
-"""The course's data: 2D toy samplers, the plane grid, the embedded 8x8 digits, noise sources.
+"""The course's data: 2D toy samplers, the plane grid, the embedded 8x8 digits and 28x28 MNIST digits,
+noise sources.
 
 Nothing here needs a network."""
 import gzip
@@ -13,6 +14,9 @@ from . import checks
 from .runtime import DIGITS_FILE, CourseError, data_folder
 
 DIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
+MNIST_FILE = "mnist/mnist_5k.csv.gz"
+MNIST_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
+IMAGE_SETS = ("digits", "mnist")  # the image data sets, by the name of their loader
 TOY2D = ("ring", "grid", "moons", "spiral", "circles")
 DEFAULT_NOISE = {"ring": 0.05, "grid": 0.05, "moons": 0.05, "spiral": 0.05, "circles": 0.04}
 
@@ -72,6 +76,20 @@ def _sha256(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _checked_table(relative, sha256):
+    """The rows of a shipped, gzip-compressed CSV file, after checking its SHA-256."""
+    path = data_folder() / relative
+    if not path.exists():
+        raise DataError(f"The data file {path} is missing. Restore it with "
+                        f"`git checkout -- data/{relative}` (it ships with the course).")
+    actual = _sha256(path)
+    if actual != sha256:
+        raise DataError(f"The data file {path} is damaged: SHA-256 {actual}, expected "
+                        f"{sha256}. Restore it with `git checkout -- data/{relative}`.")
+    with gzip.open(path, "rt") as handle:
+        return np.loadtxt(handle, delimiter=",", dtype=np.float32)
+
+
 def digits(size=8, split="all"):
     """The 1,797 UCI handwritten digits: images (N, 1, size, size) in [-1, 1] and labels (N,).
 
@@ -84,16 +102,7 @@ def digits(size=8, split="all"):
         raise DataError(f"Unknown split {split!r}; the digits have 'train' (80%, what the course's models train "
                         "on), 'test' (the other 20%, held out: score on it once, at the end) and 'all' (both). To "
                         "choose settings, hold out part of 'train' as a validation set; never choose on 'test'.")
-    path = data_folder() / DIGITS_FILE
-    if not path.exists():
-        raise DataError(f"The digits file {path} is missing. Restore it with "
-                        f"`git checkout -- data/{DIGITS_FILE}` (it ships with the course).")
-    actual = _sha256(path)
-    if actual != DIGITS_SHA256:
-        raise DataError(f"The digits file {path} is damaged: SHA-256 {actual}, expected "
-                        f"{DIGITS_SHA256}. Restore it with `git checkout -- data/{DIGITS_FILE}`.")
-    with gzip.open(path, "rt") as handle:
-        table = np.loadtxt(handle, delimiter=",", dtype=np.float32)
+    table = _checked_table(DIGITS_FILE, DIGITS_SHA256)
     images = torch.from_numpy(table[:, :64]).reshape(-1, 1, 8, 8) / 8.0 - 1.0
     labels = torch.from_numpy(table[:, 64]).long()
     if size != 8:
@@ -104,6 +113,47 @@ def digits(size=8, split="all"):
         keep = order[:cut] if split == "train" else order[cut:]
         images, labels = images[keep], labels[keep]
     return images.contiguous(), labels
+
+
+MNIST_SPLITS = {"train": (0, 400), "val": (400, 450), "test": (450, 500)}  # of each class's 500 digits
+
+
+def mnist(split="all"):
+    """The 5,000 shipped MNIST digits (500 per class): images (N, 1, 28, 28) in [-1, 1] and labels (N,).
+
+    split: "train" (400 of each class, 4,000), "val" (50 of each, 500: choose settings on it),
+    "test" (50 of each, 500: score on it once, at the end) or "all"; fixed, the same on every machine.
+    Source and licences: data/mnist/README.md."""
+    if split not in ("all", *MNIST_SPLITS):
+        raise DataError(f"Unknown split {split!r}; MNIST has 'train' (4,000 digits, what models train on), "
+                        "'val' (500, to choose settings on), 'test' (500, held out: score on it once) and 'all'.")
+    table = _checked_table(MNIST_FILE, MNIST_SHA256)
+    images = torch.from_numpy(table[:, :784]).reshape(-1, 1, 28, 28) / 127.5 - 1.0
+    labels = torch.from_numpy(table[:, 784]).long()
+    if split != "all":
+        g = torch.Generator().manual_seed(1234)
+        low, high = MNIST_SPLITS[split]
+        keep = torch.cat([torch.nonzero(labels == k).flatten()[torch.randperm(500, generator=g)][low:high]
+                          for k in range(10)])
+        images, labels = images[keep], labels[keep]
+    return images.contiguous(), labels
+
+
+def image_set(name, split="all"):
+    """The images and labels of a named image data set (see IMAGE_SETS) and split."""
+    checks.choice("image data set", name, IMAGE_SETS, DataError)
+    return digits(split=split) if name == "digits" else mnist(split=split)
+
+
+def image_set_of(images):
+    """The name of the image data set whose images have the shape of `images` (N, 1, 8, 8) or (N, 1, 28, 28)."""
+    shape = tuple(getattr(images, "shape", ())[1:])
+    if shape == (1, 8, 8):
+        return "digits"
+    if shape == (1, 28, 28):
+        return "mnist"
+    raise DataError(f"images of shape (N, 1, 8, 8) are digits and (N, 1, 28, 28) are MNIST digits; got "
+                    f"{tuple(getattr(images, 'shape', ())) or type(images).__name__}.")
 
 
 def random_shift(images, generator, pixels=1):

@@ -1,7 +1,8 @@
 """Numbers that judge samples: 2D mode coverage and the success rule, the digits metric, idempotence.
 
-The digits metric, `digits_quality`, judges a batch of generated 8x8 digits with a small shipped
-digit classifier:
+The digits metric, `digits_quality`, judges a batch of generated 8x8 digits (or 28x28 MNIST digits,
+09_ign_mnist) with a small shipped classifier of that data set, trained on its training split only
+("digit-classifier", "mnist-classifier"):
 - **fd**: the Frechet distance between Gaussians fitted to the classifier's features (its
   penultimate layer) of generated digits and of held-out real digits (data.digits(split="test")).
   It is the formula of FID (Heusel et al. 2017, arXiv:1706.08500) with a digit classifier in place
@@ -11,7 +12,8 @@ digit classifier:
 - **shares**: the share of generated digits the classifier puts in each class (10 numbers), and
   **confidence**: its mean top softmax probability (real held-out digits score about 0.99).
 
-Sample sizes are explicit: the 360 held-out digits are split at random into a reference half A
+Sample sizes are explicit: the 360 held-out digits (500 for MNIST, whose settings are chosen against
+its 500 validation digits instead, `split="val"`) are split at random into a reference half A
 and a real half B of `sample` = 180 digits each; the generated score compares `sample` random
 generated digits with A, the floor compares B with A. Both are averaged over `repeats` random
 splits. Shares and confidence use all the images passed in.
@@ -167,6 +169,7 @@ def idempotence_error(f, z, kind="l1"):
 # --- the digits metric --------------------------------------------------------------------------------
 
 CLASSIFIER = "digit-classifier"
+CLASSIFIERS = {"digits": CLASSIFIER, "mnist": "mnist-classifier"}  # the metric's classifier of each image set
 SAMPLE = 180
 REPEATS = 20
 
@@ -195,12 +198,14 @@ class DigitsQuality:
 
 
 def check_images(images, minimum=1):
-    """Validate images for the metric: a finite tensor (N, 1, 8, 8) with values in [-1, 1], N >= minimum."""
+    """Validate images for the metric: a finite tensor (N, 1, 8, 8) or (N, 1, 28, 28) with values in [-1, 1],
+    N >= minimum."""
     if not isinstance(images, torch.Tensor):
         raise QualityError(f"images must be a torch.Tensor, got {type(images).__name__}.")
-    if images.dim() != 4 or tuple(images.shape[1:]) != (1, 8, 8):
-        raise QualityError(f"images must have shape (N, 1, 8, 8) like data.digits(), got {tuple(images.shape)}; "
-                           "reshape flat vectors with images.reshape(-1, 1, 8, 8).")
+    if images.dim() != 4 or tuple(images.shape[1:]) not in ((1, 8, 8), (1, 28, 28)):
+        raise QualityError(f"images must have shape (N, 1, 8, 8) like data.digits() or (N, 1, 28, 28) like "
+                           f"data.mnist(), got {tuple(images.shape)}; reshape flat vectors with "
+                           "images.reshape(-1, 1, 8, 8) (or 28, 28).")
     if len(images) < minimum:
         raise QualityError(f"need at least {minimum} images, got {len(images)}; generate more "
                            "(1,000 is a good number).")
@@ -221,15 +226,19 @@ def check_images(images, minimum=1):
 
 @functools.lru_cache(maxsize=4)
 def classifier(name=CLASSIFIER):
-    """The shipped digit classifier (loaded once, on the CPU, in eval mode)."""
+    """A shipped classifier of the metric, "digit-classifier" or "mnist-classifier" (loaded once, on the CPU,
+    in eval mode)."""
     model = checkpoints.load(name, map_location="cpu")
     if getattr(model, "role", None) != "classifier":
         raise QualityError(f"checkpoint {name!r} holds a {model.meta['model']['kind']}, not a digit "
-                           "classifier; use the shipped 'digit-classifier'.")
+                           f"classifier; use a shipped one: {', '.join(CLASSIFIERS.values())}.")
     return model
 
 
-def _classifier(model):
+def _classifier(model, images=None):
+    """The classifier `model` names or is; None: the shipped one for the image set of `images`."""
+    if model is None:
+        model = CLASSIFIERS[_image_set(images)]
     if isinstance(model, str):
         return classifier(model)
     if getattr(model, "role", None) != "classifier":
@@ -238,11 +247,20 @@ def _classifier(model):
     return model
 
 
+def _image_set(images):
+    try:
+        return data.image_set_of(images)
+    except CourseError as error:
+        raise QualityError(str(error)) from None
+
+
 @torch.no_grad()
-def features(images, model=CLASSIFIER):
-    """The classifier's penultimate-layer features of images, as float64 (N, feature_dim)."""
-    with models.evaluating(_classifier(model), "cpu") as net:
-        return net.features(check_images(images)).double()
+def features(images, model=None):
+    """The classifier's penultimate-layer features of images, as float64 (N, feature_dim); model None:
+    the shipped classifier of the images' data set."""
+    images = check_images(images)
+    with models.evaluating(_classifier(model, images), "cpu") as net:
+        return net.features(images).double()
 
 
 def gaussian(feats):
@@ -276,14 +294,16 @@ def frechet_distance(feats_a, feats_b):
     return float((mu_a - mu_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
 
 
-@functools.lru_cache(maxsize=4)
-def _reference_features(name):
-    return features(data.digits(split="test")[0], name)
+@functools.lru_cache(maxsize=8)
+def _reference_features(name, image_set="digits", split="test"):
+    return features(data.image_set(image_set, split)[0], name)
 
 
 @torch.no_grad()
-def digits_quality(images, sample=SAMPLE, repeats=REPEATS, seed=0, model=CLASSIFIER):
-    """Judge generated digits (N, 1, 8, 8) in [-1, 1], N >= sample; returns a DigitsQuality.
+def digits_quality(images, sample=SAMPLE, repeats=REPEATS, seed=0, model=None, split="test"):
+    """Judge generated digits (N, 1, 8, 8), or MNIST digits (N, 1, 28, 28), in [-1, 1], N >= sample; returns a
+    DigitsQuality. model None: the shipped classifier of that image set. split: the held-out real digits to
+    compare with, "test" (to report, once), or "val" for MNIST (to choose settings on).
 
     See the module's docstring for what each number means and which samples it uses."""
     try:
@@ -291,13 +311,18 @@ def digits_quality(images, sample=SAMPLE, repeats=REPEATS, seed=0, model=CLASSIF
         checks.whole("seed", seed)
     except CourseError as error:
         raise QualityError(str(error)) from None
-    reference = _reference_features(model) if isinstance(model, str) else features(
-        data.digits(split="test")[0], model)
+    image_set = _image_set(check_images(images))
+    if split not in ("test", "val") or split == "val" and image_set != "mnist":
+        raise QualityError(f"split must be 'test' (or 'val', for MNIST digits, whose settings are chosen on it), "
+                           f"got {split!r} for {image_set}.")
+    model = CLASSIFIERS[image_set] if model is None else model
+    reference = _reference_features(model, image_set, split) if isinstance(model, str) else features(
+        data.image_set(image_set, split)[0], model)
     if isinstance(sample, bool) or not isinstance(sample, int) or not 2 <= sample <= len(reference) // 2:
         raise QualityError(f"sample must be a whole number from 2 to {len(reference) // 2} (half the "
                            f"held-out digits), got {sample!r}.")
     images = check_images(images, minimum=sample)
-    with models.evaluating(_classifier(model), "cpu") as net:
+    with models.evaluating(_classifier(model, images), "cpu") as net:
         generated = net.features(images).double()
         probs = F.softmax(net.head(generated.float()), dim=1)
     splits, picks = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1)
@@ -317,9 +342,10 @@ def digits_quality(images, sample=SAMPLE, repeats=REPEATS, seed=0, model=CLASSIF
 
 @torch.no_grad()
 def accuracy(model, split="test"):
-    """Share of the digits of a split that the classifier labels correctly."""
-    images, labels = data.digits(split=split)
-    with models.evaluating(_classifier(model), "cpu") as net:
+    """Share of the digits of a split that the classifier labels correctly (its data set: from its input shape)."""
+    net = _classifier(model)
+    images, labels = data.image_set("mnist" if net.data_shape == (1, 28, 28) else "digits", split)
+    with models.evaluating(net, "cpu") as net:
         return float((net(images).argmax(1) == labels).float().mean())
 
 

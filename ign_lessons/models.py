@@ -5,7 +5,6 @@ checkpoint can rebuild it. `kind` is one of KINDS.
 """
 import contextlib
 import inspect
-import math
 
 import torch
 import torch.nn as nn
@@ -30,6 +29,19 @@ def _groups(channels):
     return min(8, channels)
 
 
+def halvings(size):
+    """(base, k) with size = base * 2^k and base from 4 to 7: the side a DCGAN stack halves down to
+    (8 -> 4, 16 -> 8 -> 4, 28 -> 14 -> 7) and how many stride-2 layers that takes."""
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise CourseError(f"image size must be a whole number, got {size!r}")
+    base, k = size, 0
+    while base > 7 and base % 2 == 0:
+        base, k = base // 2, k + 1
+    if not 4 <= base <= 7:
+        raise CourseError(f"image size must be 4 to 7 times a power of two (8, 16, 28, 32, ...), got {size}")
+    return base, k
+
+
 def _check_refine(refine):
     if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
         raise CourseError(f"refine (extra stride-1 convolutions at full resolution) must be a whole "
@@ -38,24 +50,24 @@ def _check_refine(refine):
 
 
 class ConvEncoder(nn.Module):
-    """DCGAN discriminator body: stride-2 convolutions down to 4x4, then to (latent, 1, 1).
+    """DCGAN discriminator body: stride-2 convolutions down to 4x4 (7x7 for 28x28, see `halvings`), then one
+    convolution as large as what is left, to (latent, 1, 1).
 
     refine > 0 first adds that many stride-1 3x3 convolutions (width // 2 channels) at full resolution."""
 
     def __init__(self, size=8, channels=1, width=32, latent=32, refine=0):
         super().__init__()
-        if size < 4 or size & (size - 1):
-            raise CourseError(f"image size must be a power of two >= 4, got {size}")
-        layers, c, s = [], channels, size
+        base, downs = halvings(size)
+        layers, c = [], channels
         for i in range(_check_refine(refine)):  # stride-1 3x3 convolutions at full resolution
             out = max(width // 2, 1)
             layers += [nn.Conv2d(c, out, 3, 1, 1), *([nn.GroupNorm(_groups(out), out)] if i else []),
                        nn.LeakyReLU(0.2)]
             c = out
-        while s > 4:
+        for _ in range(downs):
             layers += [nn.Conv2d(c, width, 4, 2, 1), nn.GroupNorm(_groups(width), width), nn.LeakyReLU(0.2)]
-            c, s, width = width, s // 2, width * 2
-        layers.append(nn.Conv2d(c, latent, 4, 1, 0))
+            c, width = width, width * 2
+        layers.append(nn.Conv2d(c, latent, base, 1, 0))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x):
@@ -70,12 +82,10 @@ class ConvDecoder(nn.Module):
 
     def __init__(self, size=8, channels=1, width=32, latent=32, refine=0):
         super().__init__()
-        if size < 4 or size & (size - 1):
-            raise CourseError(f"image size must be a power of two >= 4, got {size}")
+        base, ups = halvings(size)
         refine = _check_refine(refine)
-        ups = int(math.log2(size // 4))
         c = width * 2 ** max(ups - 1, 0)
-        layers = [nn.ConvTranspose2d(latent, c, 4, 1, 0), nn.GroupNorm(_groups(c), c), nn.ReLU()]
+        layers = [nn.ConvTranspose2d(latent, c, base, 1, 0), nn.GroupNorm(_groups(c), c), nn.ReLU()]
         for i in range(ups):
             last = i == ups - 1 and not refine
             out = channels if last else max(c // 2, 1)
@@ -176,16 +186,15 @@ class Classifier(nn.Module):
 
     def __init__(self, size=8, channels=1, width=16, feature_dim=64, classes=10):
         super().__init__()
-        if size < 4 or size & (size - 1):
-            raise CourseError(f"image size must be a power of two >= 4, got {size}")
+        base, downs = halvings(size)
         self.data_shape, self.classes = (channels, size, size), classes
-        layers, c, s = [nn.Conv2d(channels, width, 3, 1, 1), nn.GroupNorm(_groups(width), width),
-                        nn.LeakyReLU(0.2)], width, size
-        while s > 4:
+        layers, c = [nn.Conv2d(channels, width, 3, 1, 1), nn.GroupNorm(_groups(width), width),
+                     nn.LeakyReLU(0.2)], width
+        for _ in range(downs):
             layers += [nn.Conv2d(c, 2 * c, 4, 2, 1), nn.GroupNorm(_groups(2 * c), 2 * c), nn.LeakyReLU(0.2)]
-            c, s = 2 * c, s // 2
+            c = 2 * c
         layers += [nn.Conv2d(c, c, 3, 1, 1), nn.GroupNorm(_groups(c), c), nn.LeakyReLU(0.2),
-                   nn.Flatten(), nn.Linear(c * 16, feature_dim), nn.LeakyReLU(0.2)]
+                   nn.Flatten(), nn.Linear(c * base * base, feature_dim), nn.LeakyReLU(0.2)]
         self.body = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(feature_dim, classes))
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import checks, data, losses, models
+from . import checks, data, losses, models, presets
 from .losses import IGNWeights
 from .runtime import CourseError
 from .runtime import device as default_device
@@ -50,9 +50,14 @@ def check_samples(samples):
     samples = checks.tensor("samples", samples, minimum=2, error=TrainingError)
     if samples.dim() == 4:
         side = samples.shape[-1]
-        if samples.shape[-2] != side or side < 4 or side & (side - 1):
-            raise TrainingError(f"images must be square with a side that is a power of two (8, 16, 32), "
-                                f"got {tuple(samples.shape[-2:])}; resize with torch.nn.functional.interpolate.")
+        try:
+            models.halvings(side)
+        except CourseError:
+            side = None
+        if samples.shape[-2] != side:
+            raise TrainingError(f"images must be square with a side of 4 to 7 times a power of two (8, 16, 28, 32, "
+                                f"...), got {tuple(samples.shape[-2:])}; resize with "
+                                "torch.nn.functional.interpolate.")
         checks.image_range("training images", samples, error=TrainingError)
         if samples.min() >= 0:
             raise TrainingError("training images have no negative values: they look scaled to [0, 1], but the "
@@ -427,7 +432,7 @@ def train_gan(samples, steps=2000, seed=0, loss="nonsaturating", batch=128, lr_g
 # 1,437 images, and a step costs half as much on a CPU), and no clamp (the paper's a = 1.5 is an
 # option, `clamp=1.5`; on the digits it did not change the collapse that 06 studies).
 IGN_DEFAULTS = {
-    "points": {"steps": 5000, "weights": IGNWeights(20, 20, 1), "lr": 1e-3, "batch": 128},
+    "points": {"steps": 5000, **{k: presets.IGN_2D[k] for k in ("weights", "lr", "batch")}},  # presets.IGN_2D
     "images": {"steps": 2000, "weights": IGNWeights(20, 20, 2.5), "lr": 1e-4, "batch": 128},
 }
 
@@ -533,28 +538,31 @@ def train_ebgan(samples, steps=2000, seed=0, margin=1.0, distance="l1", batch=12
     return G, A, history
 
 
-def train_classifier(steps=800, seed=0, batch=128, lr=3e-3, model=None, progress=True, device=None):
-    """Train a digit classifier on data.digits(split="train") only (random 1-pixel shifts, one-cycle lr).
+def train_classifier(steps=800, seed=0, batch=128, lr=3e-3, model=None, progress=True, device=None,
+                     image_set="digits"):
+    """Train a classifier of an image set (data.IMAGE_SETS: "digits", "mnist") on its training split only
+    (random shifts of up to 1 pixel, 2 for MNIST; one-cycle lr).
 
     Returns (model, history); history has "loss" per step."""
     check_settings(steps=steps, seed=seed, batch=batch, lr=lr)
     dev = device or default_device()
     torch.manual_seed(seed)
-    model = (model or models.build("conv-classifier")).to(dev).train()
-    images, labels = data.digits(split="train")
+    images, labels = data.image_set(image_set, split="train")
+    model = (model or models.build("conv-classifier", size=images.shape[-1])).to(dev).train()
     images, labels = images.to(dev), labels.to(dev)
+    shift = max(1, images.shape[-1] // 14)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr / 3)
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=max(steps, 1))
 
     def step(i):
         pick = torch.randint(len(images), (batch,), generator=gen).to(dev)
-        loss = F.cross_entropy(model(data.random_shift(images[pick], gen)), labels[pick])
+        loss = F.cross_entropy(model(data.random_shift(images[pick], gen, shift)), labels[pick])
         opt.zero_grad()
         loss.backward()
         opt.step()
         schedule.step()
         return {"loss": loss.detach()}
 
-    history = run(step, steps, (model,), "digit classifier", progress)
+    history = run(step, steps, (model,), f"{image_set} classifier", progress)
     return model.eval(), history

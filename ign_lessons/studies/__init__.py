@@ -10,7 +10,9 @@ Two kinds of jobs live here:
   data/results/NAME/, a run whose file exists with the same config is skipped (an interrupted study
   resumes; `--force` reruns), and the study writes its summary, data/results/NAME.json, which the
   notebooks read. `--fast` writes NAME-fast/ and NAME-fast.json instead, never the full results.
-  A study may also be a recipe.
+  A run may ship a model: its result's "checkpoint" ({"model", "name", "config", "metrics", ...}) is
+  saved by this process as data/checkpoints/NAME.safetensors (in NAME[-fast]-checkpoints/ beside the
+  run files for --fast or another results folder). A study may also be a recipe.
 
 Runs fan out through the standard `concurrent.futures.Executor` interface (`map_runs`): in this process,
 on a local pool of spawned processes (`--jobs N`), or on a Dask cluster (`--scheduler tcp://host:port`,
@@ -39,7 +41,7 @@ from pathlib import Path
 
 import torch
 
-from .. import results, runtime
+from .. import checkpoints, results, runtime
 from ..runtime import CourseError
 
 RECIPES = {}
@@ -243,6 +245,7 @@ def run_study(name, fast=False, force=False, jobs=1, scheduler=None, root=None, 
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise StudyError(f"--jobs must be a whole number >= 1, got {jobs!r}.")
     label = study_label(name, fast)
+    shipped = root is None and not fast  # only the full study, into data/results/, ships checkpoints
     root = Path(root) if root is not None else results.path(label).parent
     folder = root / label
     runs = spec.grid(fast)
@@ -260,6 +263,13 @@ def run_study(name, fast=False, force=False, jobs=1, scheduler=None, root=None, 
 
     def done(i, out):
         run = todo[i]
+        if "checkpoint" in out:
+            out = dict(out)
+            ship = out.pop("checkpoint")
+            where_to = checkpoints.folder() if shipped else root / f"{label}-checkpoints"
+            where_to = where_to / f"{ship.pop('name')}.safetensors"
+            checkpoints.save(ship.pop("model"), where_to, seed=run["config"].get("seed"), **ship)
+            out["checkpoint_file"] = where_to.name
         record = {"study": label, "key": run["key"], "config": _as_json(run["config"]),
                   "seed": run["config"].get("seed"), "environment": out["environment"],
                   "metrics": out["metrics"], "timings": out["timings"], "git": revision,

@@ -99,13 +99,14 @@ def score(f, n=EVAL_SAMPLES, seed=EVAL_SEED):
 
 
 def encode_images(images):
-    """Images (n, 1, 8, 8) in [-1, 1] as lists of 64 whole numbers 0..99 (compact JSON)."""
+    """Square images (n, 1, side, side) in [-1, 1] as lists of side^2 whole numbers 0..99 (compact JSON)."""
     return ((images.clamp(-1, 1) + 1) * 49.5).round().int().flatten(1).tolist()
 
 
 def decode_images(rows):
-    """The (n, 1, 8, 8) images stored by encode_images (to within 0.01)."""
-    return torch.tensor(rows, dtype=torch.float32).reshape(-1, 1, 8, 8) / 49.5 - 1
+    """The (n, 1, side, side) images stored by encode_images (to within 0.01)."""
+    side = round(len(rows[0]) ** 0.5) if len(rows) else 8
+    return torch.tensor(rows, dtype=torch.float32).reshape(-1, 1, side, side) / 49.5 - 1
 
 
 def _condition(condition, seed, steps=STUDY_STEPS):

@@ -1,0 +1,348 @@
+"""28x28 MNIST (09_ign_mnist): the metric's classifier, a screen of IGN recipes on the validation split, the
+study of the chosen recipes over seeds beside the GAN, and the shipped MNIST IGN and GAN.
+
+    python3 course.py retrain mnist-classifier   # the metric's classifier, on the training split (about 1 min)
+    python3 course.py study mnist-screen         # every CANDIDATES recipe, SCREEN_STEPS steps, scored on val
+    python3 course.py study mnist                # the screen's choices and the GAN over SEEDS, scored on test
+
+The full study's grid reads the screen's summary, so the recipes are chosen on the validation split only and
+the test split scores them once. Budget, both studies together: at most 2 hours on 2 cores (`--jobs 2`).
+Every network is built from the same two DCGAN halves (models.ConvEncoder, models.ConvDecoder) of NETWORK's
+width: f = decoder(encoder(x)), G = decoder, D = encoder with one output; so their parameters and costs compare.
+Each run records its quality every EVERY steps with the seconds it had trained by then, which gives the
+comparison at equal steps and at equal time. The full study ships the best IGN recipe's seed-0 network
+("mnist-ign") and the GAN's seed-0 generator ("mnist-gan") as checkpoints.
+"""
+import os
+import time
+
+import torch
+
+from .. import data, metrics, models, train
+from ..losses import Coverage, IGNWeights
+from . import StudyError, recipe, study
+from .ign_digits import decode_images, encode_images  # noqa: F401  (09 decodes the kept samples)
+
+NETWORK = {"size": 28, "width": 32, "latent": 64}
+# The paper's settings as 06 uses them (studies.ign_digits.BASE), at batch 64 to halve a step's cost on a CPU.
+IGN_BASE = {"weights": IGNWeights(20, 20, 2.5), "lr": 1e-4, "batch": 64, "betas": (0.5, 0.999), "clamp": 1.5,
+            "distance": "l1"}
+GAN = {"loss": "nonsaturating", "batch": 64, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)}
+PAPER = "paper (N(0, I), lt 2.5)"
+# name -> changes to IGN_BASE: "source" (data.IMAGE_SOURCES), "weights", "coverage" (losses.Coverage), "lr".
+CANDIDATES = {
+    PAPER: {"source": "gaussian"},
+    "data source, lt 2.5": {"source": "data"},
+    "data source, lt 10": {"source": "data", "weights": [20, 20, 10]},
+    "data source, lt 20": {"source": "data", "weights": [20, 20, 20]},
+    "frequency source, lt 10": {"source": "frequency", "weights": [20, 20, 10]},
+    "coverage, N(0, I), lt 2.5": {"source": "gaussian", "coverage": [20, 4]},
+    "coverage, data source, lt 10": {"source": "data", "weights": [20, 20, 10], "coverage": [20, 4]},
+    "coverage, data source, lt 10, lr 2e-4": {"source": "data", "weights": [20, 20, 10], "coverage": [20, 4],
+                                              "lr": 2e-4},
+}
+SCREEN_STEPS, STEPS, GAN_STEPS, EVERY = 1000, 3000, 10000, 500
+SEEDS = (0, 1, 2)
+EVAL_SAMPLES, EVAL_SEED, KEEP_IMAGES = 1000, 1, 32
+FAST = {"screen": 20, "steps": 30, "gan": 60, "every": 15, "samples": 200, "seeds": (0, 1),
+        "candidates": (PAPER, "data source, lt 10", "coverage, data source, lt 10")}
+
+
+def build_ign(seed, source="gaussian", images=None):
+    """A fresh f of NETWORK's shape whose source is fitted to the training digits (weights from `seed`)."""
+    images = data.mnist("train")[0] if images is None else images
+    torch.manual_seed(seed)
+    return models.build("conv-ign", **NETWORK, source=data.image_source(source, images))
+
+
+def build_gan(seed):
+    """A fresh generator (the decoder half) and discriminator (the encoder half, one output), from `seed`."""
+    torch.manual_seed(seed)
+    return (models.build("conv-generator", **NETWORK),
+            models.build("conv-discriminator", **{k: v for k, v in NETWORK.items() if k != "latent"}))
+
+
+def ign_options(changes):
+    """(source, train_ign keywords) of a CANDIDATES entry."""
+    changes = dict(changes)
+    source = changes.pop("source", "gaussian")
+    options = {**IGN_BASE, **changes}
+    options["weights"] = IGNWeights(*options["weights"])
+    if "coverage" in options:
+        options["coverage"] = Coverage(*options["coverage"])
+    return source, options
+
+
+def quality_row(images, split):
+    """metrics.digits_quality of MNIST images against `split`, as JSON numbers."""
+    q = metrics.digits_quality(images.clamp(-1, 1), split=split)
+    return {"fd": round(q.fd, 2), "floor": round(q.floor, 2), "classes": q.covered(), "shares": list(q.shares),
+            "confidence": round(q.confidence, 4)}
+
+
+@torch.no_grad()
+def evaluate(model, n, splits=("val", "test")):
+    """Quality of n samples (seed EVAL_SEED) against each split; for an IGN network also of f(f(z)) and its
+    idempotence error d(f(f(z)), f(z))."""
+    with models.evaluating(model, "cpu"):
+        once = models.sample(model, n, seed=EVAL_SEED)
+        row = {split: quality_row(once, split) for split in splits}
+        if model.role == "ign":
+            twice = model(once)
+            row["ff"] = {split: quality_row(twice, split) for split in splits}
+            row["idem_error"] = round(float((twice - once).abs().flatten(1).mean(1).mean()), 4)
+    return row
+
+
+def study_device():
+    """The device the studies train on: IGN_LESSONS_DEVICE when it names one (e.g. cuda), else the CPU.
+    A run's config names it only when it is not the CPU."""
+    wanted = os.environ.get("IGN_LESSONS_DEVICE", "").strip()
+    return {"device": wanted} if wanted and wanted != "cpu" else {}
+
+
+def train_run(config):
+    """One run of a study: an IGN recipe or the GAN, trained on the training digits (on config["device"], the
+    CPU by default), measured every config["every"] steps (against the splits in config["splits"]) with the
+    seconds of training so far."""
+    images, device = data.mnist("train")[0], config.get("device", "cpu")
+    seed, steps, every, n = config["seed"], config["steps"], config["every"], config["samples"]
+    curve, spent = [], {"eval": 0.0}
+    start = time.perf_counter()
+
+    def measure(model, done):
+        began = time.perf_counter()
+        row = evaluate(model, n, config["splits"])
+        model.train()
+        curve.append({"step": done, "train_seconds": round(began - start - spent["eval"], 2), **row})
+        spent["eval"] += time.perf_counter() - began
+
+    def callback(i, history):
+        if (i + 1) % every == 0 or i + 1 == steps:
+            measure(sample_from[0], i + 1)
+            if i + 1 == config.get("keep_at"):
+                kept.append(encode_images(models.sample(sample_from[0], KEEP_IMAGES, seed=EVAL_SEED)))
+
+    kept = []
+    if config["model"] == "gan":
+        G, D = build_gan(seed)
+        sample_from = [G]
+        model, _, history = train.train_gan(images, steps=steps, seed=seed, G=G, D=D, progress=False,
+                                            callback=callback, every=1, device=device, **GAN)
+    else:
+        source, options = ign_options(config["changes"])
+        f = build_ign(seed, source, images)
+        sample_from = [f]
+        model, history = train.train_ign(images, steps=steps, seed=seed, f=f, progress=False, callback=callback,
+                                         every=1, device=device, **options)
+    model = model.cpu().eval()
+    end = curve[-1]
+    out = {"metrics": {"steps": history.steps, "stopped": history.stopped, "train_seconds": end["train_seconds"],
+                       **{f"{split}_fd": end[split]["fd"] for split in config["splits"]},
+                       **{f"{split}_classes": end[split]["classes"] for split in config["splits"]}},
+           "curve": curve, "images": encode_images(models.sample(model, KEEP_IMAGES, seed=EVAL_SEED)),
+           "parameters": models.count_parameters(model)}
+    if kept:
+        out["images_at_keep"] = kept[0]
+    if config.get("ship"):
+        out["checkpoint"] = {"model": model, "name": config["ship"], "steps": history.steps,
+                             "config": {"study": "mnist", "run": config, "network": NETWORK,
+                                        "train": IGN_BASE if config["model"] == "ign" else GAN,
+                                        "data": "mnist split=train"},
+                             "metrics": {"test": end["test"], "train_seconds": end["train_seconds"]}}
+    return out
+
+
+def _jsonable(value):
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+# --- the screen: every candidate, one seed, short, scored on the validation split ---------------------------
+
+def screen_grid(fast):
+    names = FAST["candidates"] if fast else list(CANDIDATES)
+    steps = FAST["screen"] if fast else SCREEN_STEPS
+    n = FAST["samples"] if fast else EVAL_SAMPLES
+    return [{"key": f"{i:02d}", "config": {"model": "ign", "recipe": name, "changes": CANDIDATES[name], "seed": 0,
+                                           "steps": steps, "every": steps, "samples": n, "splits": ["val"],
+                                           **study_device()}}
+            for i, name in enumerate(names)]
+
+
+def choose(rows):
+    """The screen's choice, from the validation FD of each candidate (lower is better): the paper's recipe
+    (always: it is the question), the best recipe without the coverage term, the best with it, and the best
+    of all (shipped)."""
+    scored = [row for row in rows if not row["stopped"]] or rows
+    best = lambda group: min(group, key=lambda row: row["val_fd"])["recipe"] if group else None
+    plain = [row for row in scored if "coverage" not in CANDIDATES[row["recipe"]] and row["recipe"] != PAPER]
+    covered = [row for row in scored if "coverage" in CANDIDATES[row["recipe"]]]
+    return {"paper": PAPER, "remedy": best(plain), "coverage": best(covered), "shipped": best(scored)}
+
+
+def summarize_screen(records, fast):
+    rows = [{"recipe": r["config"]["recipe"], "val_fd": r["metrics"]["val_fd"], "floor": r["curve"][-1]["val"]["floor"],
+             "val_classes": r["metrics"]["val_classes"], "stopped": r["metrics"]["stopped"],
+             "train_seconds": r["metrics"]["train_seconds"], "images": r["images"][:16]} for r in records]
+    return {"rows": rows, "choice": choose(rows), "steps": records[0]["config"]["steps"],
+            "rule": choose.__doc__.split("\n\n")[0].replace("\n   ", "")}
+
+
+study("mnist-screen", grid=screen_grid, summarize=summarize_screen,
+      budget="about 20 minutes on 2 cores")(train_run)
+
+
+# --- the study: the chosen recipes and the GAN over seeds, scored on test -----------------------------------
+
+def chosen(fast):
+    """The screen's choice (its summary must exist: run `study mnist-screen` first)."""
+    from .. import results
+    name = "mnist-screen-fast" if fast else "mnist-screen"
+    try:
+        return results.load(name)["results"]["choice"]
+    except Exception:
+        raise StudyError(f"the MNIST study runs the recipes its screen chose on the validation split; run "
+                         f"`python3 course.py study mnist-screen{' --fast' if fast else ''}` first.") from None
+
+
+def study_grid(fast):
+    choice = chosen(fast)
+    steps, gan_steps, every = (FAST["steps"], FAST["gan"], FAST["every"]) if fast else (STEPS, GAN_STEPS, EVERY)
+    n, seeds = (FAST["samples"], FAST["seeds"]) if fast else (EVAL_SAMPLES, SEEDS)
+    roles = {}
+    for role in ("paper", "remedy", "coverage"):
+        roles.setdefault(choice[role], role)
+    runs = []
+    for name, role in roles.items():
+        for seed in seeds:
+            ship = "mnist-ign" if name == choice["shipped"] and seed == seeds[0] else None
+            runs.append({"key": f"{role}-seed{seed}",
+                         "config": {"model": "ign", "recipe": name, "role": role, "changes": CANDIDATES[name],
+                                    "seed": seed, "steps": steps, "every": every, "samples": n,
+                                    "splits": ["val", "test"], "ship": ship, **study_device()}})
+    for seed in seeds:
+        runs.append({"key": f"gan-seed{seed}",
+                     "config": {"model": "gan", "recipe": "GAN", "role": "gan", "changes": _jsonable(GAN), "seed": seed,
+                                "steps": gan_steps, "every": every, "samples": n, "splits": ["val", "test"],
+                                "keep_at": steps, "ship": "mnist-gan" if seed == seeds[0] else None,
+                                **study_device()}})
+    first = {"paper": 0, "coverage": 1, "gan": 2, "remedy": 3}  # what the chapter needs most runs first
+    return sorted(runs, key=lambda run: first[run["config"]["role"]])
+
+
+def at_equal_budget(curve, step=None, seconds=None):
+    """The last point of `curve` (by step) with at most `step` steps, or trained for at most `seconds`; the
+    first point when none fits."""
+    fits = [p for p in curve if (p["step"] <= step if step is not None else p["train_seconds"] <= seconds)]
+    return max(fits, key=lambda p: p["step"]) if fits else min(curve, key=lambda p: p["step"])
+
+
+def summarize_study(records, fast):
+    gans = {r["seed"]: r for r in records if r["config"]["model"] == "gan"}
+    rows = []
+    for r in records:
+        end = r["curve"][-1]
+        row = {"role": r["config"]["role"], "recipe": r["config"]["recipe"], "seed": r["seed"],
+               "steps": r["metrics"]["steps"], "stopped": r["metrics"]["stopped"],
+               "train_seconds": r["metrics"]["train_seconds"], "parameters": r["parameters"],
+               "test": {k: end["test"][k] for k in ("fd", "floor", "classes", "confidence")},
+               "shares": end["test"]["shares"],
+               "curve": [[p["step"], p["train_seconds"], p["val"]["fd"], p["test"]["fd"], p["test"]["classes"]]
+                         for p in r["curve"]]}
+        if r["config"]["model"] == "ign":
+            row["ff"] = {k: end["ff"]["test"][k] for k in ("fd", "classes")}
+            row["idem_error"] = end["idem_error"]
+            gan_curve = gans[r["seed"]]["curve"]
+            same_steps = at_equal_budget(gan_curve, step=r["metrics"]["steps"])
+            same_time = at_equal_budget(gan_curve, seconds=end["train_seconds"])
+            row["gan_equal_steps"] = {"step": same_steps["step"], "fd": same_steps["test"]["fd"],
+                                      "classes": same_steps["test"]["classes"]}
+            row["gan_equal_time"] = {"step": same_time["step"], "train_seconds": same_time["train_seconds"],
+                                     "fd": same_time["test"]["fd"], "classes": same_time["test"]["classes"]}
+        if r["seed"] == min(gans):
+            row["images"] = r["images"]
+            if "images_at_keep" in r:
+                row["images_at_equal_steps"] = r["images_at_keep"]
+        rows.append(row)
+    return {"rows": rows, "choice": chosen(fast), "seeds": sorted(gans), "network": NETWORK,
+            "ign_base": _jsonable(IGN_BASE), "gan": _jsonable(GAN),
+            "eval": {"images": records[0]["config"]["samples"], "sampling_seed": EVAL_SEED, "split": "test"}}
+
+
+study("mnist", grid=study_grid, summarize=summarize_study,
+      budget="about 90 minutes on 2 cores, after the screen")(train_run)
+
+
+# --- the metric's classifier ---------------------------------------------------------------------------------
+
+CLASSIFIER_STEPS, CLASSIFIER_TRAIN = 1500, {"batch": 64, "lr": 3e-3}
+
+
+@recipe("mnist-classifier")
+def mnist_classifier(folder=None):
+    """The MNIST metric's classifier, trained on the training split only; its accuracy on val and test."""
+    from .. import checkpoints
+    model, history = train.train_classifier(steps=CLASSIFIER_STEPS, seed=0, image_set="mnist", progress=False,
+                                            **CLASSIFIER_TRAIN)
+    model = model.cpu()
+    scores = {split: round(metrics.accuracy(model, split), 4) for split in ("train", "val", "test")}
+    print(f"mnist classifier: accuracy {scores}")
+    checkpoints.save(model, (folder or checkpoints.folder()) / f"{metrics.CLASSIFIERS['mnist']}.safetensors",
+                     seed=0, steps=CLASSIFIER_STEPS,
+                     config={"trainer": "train.train_classifier", "data": "mnist split=train", **CLASSIFIER_TRAIN,
+                             "augment": "random shifts of up to 2 pixels"},
+                     metrics={**{f"{k}_accuracy": v for k, v in scores.items()}, "seconds": round(history.seconds, 1)})
+    metrics.classifier.cache_clear()
+    metrics._reference_features.cache_clear()
+
+
+# --- the cost side: time, arithmetic and memory of a step -------------------------------------------------------
+
+COST_BATCHES = (64, 256)
+
+
+def steps_for_cost(batch, device="cpu"):
+    """{name: (step, networks)}: the training steps the study runs (GAN, IGN, IGN with the coverage term), at
+    `batch`, on the training digits."""
+    x = data.mnist("train")[0].to(device)
+    gen = torch.Generator().manual_seed(0)
+    G, D = (net.to(device) for net in build_gan(0))
+    f = build_ign(0, "data", x.cpu()).to(device)
+    f_cov = build_ign(0, "data", x.cpu()).to(device)
+    _, options = ign_options(CANDIDATES["coverage, data source, lt 10"])
+    weights, coverage = options["weights"], options["coverage"]
+    return {"GAN": (train.GANStep(G, D, x, gen, batch=batch, **{k: v for k, v in GAN.items() if k != "batch"}),
+                    (G, D)),
+            "IGN": (train.IGNStep(f, x, gen, weights, clamp=IGN_BASE["clamp"], batch=batch, lr=IGN_BASE["lr"]), (f,)),
+            "IGN + coverage": (train.IGNStep(f_cov, x, gen, weights, clamp=IGN_BASE["clamp"], batch=batch,
+                                             lr=IGN_BASE["lr"], coverage=coverage), (f_cov,))}
+
+
+@recipe("mnist-cost")
+def cost(target=None, batches=COST_BATCHES):
+    """Time per step of each model at each batch size, its rate as a share of this machine's matrix-multiply
+    peak, and its memory (results "mnist-cost"); on one thread, the way the study runs."""
+    from .. import results, runtime
+    from .benchmark import _rate_rows, flops, matmul_peak
+    from .compare_digits import held_memory, step_memory
+    with runtime.threads(1):
+        peak = matmul_peak()
+        rows = {}
+        for batch in batches:
+            made = steps_for_cost(batch)
+            rates = _rate_rows({name: (step, flops(step)) for name, (step, _) in made.items()}, peak)
+            for name, (step, nets) in made.items():
+                rows[f"{name}, batch {batch}"] = {**rates[name], "batch": batch,
+                                                  "step_peak_mb": round(step_memory(step) / 2 ** 20, 1),
+                                                  "held_mb": round(held_memory(step) / 2 ** 20, 2),
+                                                  "parameters": sum(models.count_parameters(n) for n in nets)}
+    for name, row in rows.items():
+        print(f"{name:>24}: {row['ms_per_step']:7.1f} ms/step, {row['gflops']:6.1f} GFLOP/s, "
+              f"{row['share_of_peak']:.0%} of peak, {row['step_peak_mb']} MB at a step's peak", flush=True)
+    payload = {"rows": rows, "matmul_peak_gflops": round(peak / 1e9, 1)}
+    return results.save(target or results.path("mnist-cost"), payload,
+                        {"network": NETWORK, "threads": 1, "device": "cpu", "batches": list(batches)})
