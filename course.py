@@ -128,13 +128,23 @@ def lab(args):
 
 def explore_command(args):
     """The command that serves the idempotence lab alone as a web page: Voila, code cells hidden, on
-    localhost. Saved models land in build/explore/."""
-    app = ROOT / "build" / "explore" / "idempotence_lab.ipynb"
-    run(PY, "-c", f"from ign_lessons import lab; lab.write_app({str(app)!r}, {KERNEL!r})")
+    localhost, offline (the page's template drops Voila's links to a CDN). A page's kernel ends when the page
+    closes (Voila's shutdown on leaving the page) and, should that message be lost, once it has been idle with
+    no page attached for two minutes (the kernel manager's culling). Saved models land in saved_models/."""
+    folder = ROOT / "build" / "explore"
+    app = folder / "idempotence_lab.ipynb"
+    run(PY, "-m", "ign_lessons", "explore-page", str(app), "--kernel", KERNEL)
     # only the widget extensions: JupyterLab's other extensions (nbgrader's, the notebook's) cannot load in Voila
     unused = "['@jupyter/nbgrader', '@jupyter-notebook/lab-extension', '@voila-dashboards/jupyterlab-preview']"
-    return [str(PY), "-m", "voila", str(app), "--Voila.ip=127.0.0.1", "--strip_sources=True", "--theme=light",
-            f"--VoilaConfiguration.extension_denylist={unused}", *args]
+    # Voila ends a page's kernel when the page closes (a beacon to /voila/api/shutdown/KERNEL), but refuses that
+    # POST without an _xsrf cookie, which its page never sets: the check is off (the server listens on
+    # 127.0.0.1 only, and that URL needs the kernel's random id). Culling ends a kernel left without a page.
+    cull = ["--Voila.tornado_settings=disable_check_xsrf=True", "--MappingKernelManager.cull_idle_timeout=120",
+            "--MappingKernelManager.cull_interval=30", "--MappingKernelManager.cull_connected=False"]
+    env = shutil.which("env") or "/usr/bin/env"
+    return [env, f"JUPYTER_PATH={folder / 'jupyter'}", str(PY), "-m", "voila", str(app), "--Voila.ip=127.0.0.1",
+            "--strip_sources=True", "--theme=light", "--template=ign-lab",
+            f"--VoilaConfiguration.extension_denylist={unused}", *cull, *args]
 
 
 def explore(args):

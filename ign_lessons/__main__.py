@@ -1,4 +1,4 @@
-"""Command line: `python -m ign_lessons retrain|study|benchmark|handout|grade|nbgrader ...` (see --help)."""
+"""Command line: `python -m ign_lessons retrain|study|benchmark|explore-page|handout|grade|nbgrader ...` (--help)."""
 import argparse
 import difflib
 import errno
@@ -10,17 +10,84 @@ from . import checks, studies
 
 
 def lab_benchmark():
-    """The lab's responsiveness on this machine (one torch thread, as in the notebook); returns its rows."""
-    import matplotlib
-    matplotlib.use("Agg")
-    from . import lab, runtime
+    """The lab's kernel-side responsiveness on this machine (one torch thread, as in the notebook)."""
+    from . import runtime
+    from .studies import benchmark
     runtime.start(report=False)
-    print("idempotence lab (08), kernel side: one Step with its full redraw, and Play's redraws per second")
-    rows = lab.benchmark()
-    for kind, row in rows.items():
-        print(f"  {kind:9s}  Step + redraw {row['step_seconds']:.3f} s (budget 0.5 s)   Play "
-              f"{row['frames_per_second']:.1f} redraws/s (at least 5), {row['steps_per_second']} steps/s")
+    print("idempotence lab (08), kernel side: one Step with its frame, and Play's frames and steps per second")
+    rows = benchmark.lab()
+    benchmark._print_lab(rows)
     return rows
+
+
+# --- `course.py explore`: the lab alone as a web page (Voila) ----------------------------------------------
+
+APP_INTRO = """# The idempotence lab
+Train a network that turns random points into data in one step, and watch it learn: press **▶ Play**.
+Everything is explained below the lab, and under each view."""
+
+APP_TEXT = """## What this is
+
+A network **f** that you train here learns to turn random points into points like the data (the green dots),
+in one step, and to leave the data where it is: `f(f(z)) = f(z)` (*idempotence*). That is the Idempotent
+Generative Network (IGN). Its hidden judge is the *energy* `δ(y) = d(f(y), y)`, how far f moves a point: low on
+the data, high elsewhere. You can train the same three losses on two networks (*split IGN*), or a classic GAN
+(a generator G and a discriminator D), and compare.
+
+**How to use it.** Press **▶ Play** to train (the figure updates about 20 times a second), **Step** for one
+update, **Reset** to go back to where the model started. Change any setting while it trains: a bad value is
+refused in its own box, in red. Tick the **layers** under the plane to show or hide each view; under each view
+a grey note says what to look at and what a good run looks like. Click on the plane to follow a point under
+repeated f; tick **Draw your own data** and drag on the plane to make your own data set. Nothing here needs the
+internet, and closing this page ends its Python process.
+
+**Five guided experiments** (the *experiment* box, then **Set up**; the instructions stay shown above the figure):
+
+| # | set-up | do | what you should see |
+|---|---|---|---|
+| 1 | the shipped IGN on the ring, `n = 1` | move the `n` slider to 5 | `f(z)` lands on the ring in one step; later applications barely move it |
+| 2 | the shipped IGN on the ring | click on a mode, then on empty space | `δ` is low on the data (dark wells) and high elsewhere |
+| 3 | IGN from scratch with `λ tight = 0`, playing | watch the orange fixed points; then set `λ tight` to 1 and press Reset | early on more of the plane stays fixed without tightness; trained longer, the stray fixed points fade in both |
+| 4 | IGN from scratch with `z ~ N(0, I)`, playing | compare the coverage chart with the matched source | the standard source covered the ring less reliably in the course's study |
+| 5 | the GAN after 20 D-only steps | press G step a few times, then D step | D steps lower D's score on the fakes; G steps move the fakes up D's slope (the arrows) |
+
+The course's notebook `08_idempotence_lab.ipynb` measures each of these; `python3 course.py lab` opens it."""  # noqa: E501
+
+APP_CODE = """from ign_lessons import lab, runtime
+
+runtime.start(report=False)
+lab.Lab(preset="IGN on ring (shipped checkpoint)", explain=True)"""
+
+# Voila's "lab" template links Font Awesome from a CDN (jsdelivr): the course runs offline, so the page uses
+# this template, which keeps everything else of "lab" and drops those links.
+TEMPLATE_NAME = "ign-lab"
+TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block notebook_css -%}
+{{ super() | replace('<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@^5/css/all.min.css" type="text/css" />', '')
+           | replace('<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@^5/css/v4-shims.min.css" type="text/css" />', '') }}
+{%- endblock notebook_css -%}
+"""  # noqa: E501
+
+
+def write_app(path, kernel="ign-lessons"):
+    """Write the lab alone as a notebook of one text and one code cell, for Voila to serve as a web page
+    (`python3 course.py explore`), and the offline Voila template beside it, in jupyter/voila/templates/
+    (the folder to put on JUPYTER_PATH). Returns the notebook's path."""
+    import json
+
+    import nbformat
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(APP_INTRO),
+                                               nbformat.v4.new_code_cell(APP_CODE),
+                                               nbformat.v4.new_markdown_cell(APP_TEXT)])
+    notebook.metadata["kernelspec"] = {"name": kernel, "display_name": f"Python ({kernel})", "language": "python"}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    template = path.parent / "jupyter" / "voila" / "templates" / TEMPLATE_NAME
+    template.mkdir(parents=True, exist_ok=True)
+    (template / "index.html.j2").write_text(TEMPLATE)
+    (template / "conf.json").write_text(json.dumps({"base_template": "lab"}) + "\n")
+    return path
 
 
 def main(argv=None):
@@ -49,6 +116,9 @@ def main(argv=None):
     bench.add_argument("--quality", action="store_true",
                        help="also train the GAN and IGN of 07 for a minute at the course's and at the fastest "
                             "batch size: does the faster rate buy quality per second? (about 5 minutes)")
+    page = sub.add_parser("explore-page", help="write the lab's Voila page (what `course.py explore` serves)")
+    page.add_argument("path", help="the notebook to write (its Voila template goes beside it)")
+    page.add_argument("--kernel", default="ign-lessons", help="the kernel the page runs on")
     handout = sub.add_parser("handout", help="write student copies of the notebooks, without their solutions")
     handout.add_argument("out_dir", help="folder for the copies")
     grade = sub.add_parser("grade", help="run student notebooks and report each exercise's verdict")
@@ -79,6 +149,9 @@ def dispatch(parser, sub, args):
             return classroom(args)
         except (FileNotFoundError, ValueError) as error:
             parser.exit(2, f"python -m ign_lessons {args.command}: {error}\n")
+    if args.command == "explore-page":
+        print(f"wrote {write_app(args.path, args.kernel)}")
+        return 0
     if args.command == "benchmark":
         lab = lab_benchmark()
         if not args.lab:

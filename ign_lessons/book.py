@@ -9,7 +9,7 @@ time it took to run.
 
     python3 course.py html [--fast] [--out DIR] [CHAPTER ...]      (CHAPTER: "03" or "03_one_loss_gan")
 
-Like lab.py this module sits apart from the core; it imports nothing of the course but nbconvert.
+Like lab/ this module sits apart from the core; it imports nothing of the course but nbconvert.
 """
 import argparse
 import contextlib

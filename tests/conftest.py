@@ -24,36 +24,6 @@ OFFLINE_NOISE = ("Failed to load resource", "net::ERR_", "fetch news", "ERR_NAME
                  "ERR_INTERNET_DISCONNECTED")
 
 
-# ipympl's canvas: the first canvas element holds the figure's image
-CANVAS = ".jupyter-matplotlib-canvas-div canvas"
-
-
-def canvas_image(page):
-    return page.eval_on_selector(CANVAS, "c => c.toDataURL()")
-
-
-def settled_canvas(page, pause_ms=700):
-    """The canvas's image once it has stopped changing (and is not blank)."""
-    image = canvas_image(page)
-    while True:
-        page.wait_for_timeout(pause_ms)
-        again = canvas_image(page)
-        if again == image:
-            break
-        image = again
-    assert_not_blank(page)
-    return image
-
-
-def assert_not_blank(page):
-    """Fail if the figure on the canvas is (nearly) all one colour: a frame without its views."""
-    colours = page.eval_on_selector(CANVAS, """c => {
-        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, seen = new Set();
-        for (let i = 0; i < d.length && seen.size < 50; i += 4 * 97) seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]);
-        return seen.size; }""")
-    assert colours > 10, f"the figure is blank ({colours} colours)"
-
-
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

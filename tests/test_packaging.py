@@ -26,6 +26,7 @@ def test_the_wheel_holds_every_subpackage(wheel):
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "ign_lessons").rglob("*.py")}
     assert modules <= names
     assert "ign_lessons/course.mplstyle" in names, "the figure style is missing from the wheel"
+    assert {"ign_lessons/lab/lab.js", "ign_lessons/lab/lab.css"} <= names, "the lab's front end is missing"
 
 
 def _installed(wheel, tmp_path, cwd, code, **env):

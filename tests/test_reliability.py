@@ -61,6 +61,48 @@ def environ(**values):
         runtime.data_folder.cache_clear()
 
 
+def lab_box(key, value, model="IGN"):
+    """The lab's widget with one box set to a bad value, then another box changed: the messages it shows."""
+    widget = lab.Lab(lab.default_settings(model))
+    try:
+        widget.set(key, value)
+        refused = widget.message
+        if model != "IGN":
+            return refused
+        widget.set("lambda_rec", 10)
+        return f"{refused} | then: {widget.message}"
+    finally:
+        widget.close()
+
+
+def lab_save(path):
+    widget = lab.Lab()
+    try:
+        assert widget.save(str(path)) is None
+        return widget.message
+    finally:
+        widget.close()
+
+
+def save_onto_a_folder(tmp):
+    (tmp / "taken.safetensors").mkdir()
+    return lab_save(tmp / "taken.safetensors")
+
+
+def lab_preset(name):
+    widget = lab.Lab()
+    try:
+        widget.load_preset(name)
+        return widget.message
+    finally:
+        widget.close()
+
+
+def diverge():
+    session = lab.Session(lr=0.1, weights=(20, 20, 1e6))
+    session.step(200)
+
+
 def course_py(*argv):
     spec = importlib.util.spec_from_file_location("course_entry", ROOT / "course.py")
     module = importlib.util.module_from_spec(spec)
@@ -254,7 +296,8 @@ CASES = [
     Case("training data", "digits as raw pixels 0..255", lambda: ign(DIGITS * 127.5 + 127.5), r"values in \[-1, 1\]"),
     Case("training data", "digits scaled to [0, 1]", lambda: ign((DIGITS + 1) / 2), r"look scaled to \[0, 1\]"),
     Case("training data", "images that are not square, (N, 1, 8, 6)", lambda: ign(DIGITS[..., :6]), "must be square"),
-    Case("training data", "images of side 6", lambda: ign(DIGITS[..., :6, :6]), "power of two"),
+    Case("training data", "images of side 9", lambda: ign(torch.nn.functional.pad(DIGITS, (0, 1, 0, 1), value=-1.0)),
+         "4 to 7 times a power of two"),
     Case("training data", "a 3-dimensional tensor (N, 8, 8)", lambda: ign(DIGITS[:, 0]), r"\(N, C, H, W\)"),
     # settings of the trainers
     Case("settings", "train_ign(clamp=0)", lambda: ign(clamp=0), "clamp must be > 0"),
@@ -401,6 +444,17 @@ CASES = [
     Case("data", "toy2d('ring', 10, seed=0.5)", lambda: data.toy2d("ring", 10, seed=0.5), "seed must be a whole"),
     Case("data", "digits(split='validation')", lambda: data.digits(split="validation"), "Unknown split"),
     Case("data", "image_source('gausian')", lambda: data.image_source("gausian", DIGITS), "did you mean 'gaussian'"),
+    Case("data", "mnist(split='validation')", lambda: data.mnist("validation"),
+         "'train' \\(4,000.*'val' \\(500, to choose settings on\\).*'test'"),
+    Case("data", "image_set('cifar')", lambda: data.image_set("cifar"), "choose one of.*digits.*mnist"),
+    Case("networks", "conv-ign of size 30 (halves to 15)", lambda: models.build("conv-ign", size=30),
+         "4 to 7 times a power of two \\(8, 16, 28, 32"),
+    Case("metrics", "digits_quality of 8x8 digits against split='val'",
+         lambda: metrics.digits_quality(data.digits(split="test")[0], split="val"), "'val', for MNIST digits"),
+    Case("metrics", "digits_quality of 16x16 images", lambda: metrics.digits_quality(torch.zeros(200, 1, 16, 16)),
+         "\\(N, 1, 8, 8\\).*\\(N, 1, 28, 28\\)"),
+    Case("training data", "train_ign on 30x30 images", lambda: train.train_ign(torch.zeros(4, 1, 30, 30) - 1, steps=1),
+         "side of 4 to 7 times a power of two"),
     # figures
     Case("figures", "plots.image_grid of no images", lambda: plots.image_grid(DIGITS[:0]), "at least 1 sample"),
     Case("figures", "plots.class_shares with 9 shares", lambda: plots.class_shares({"GAN": [0.1] * 9}),
@@ -439,6 +493,21 @@ CASES = [
     Case("lab", "Session.step(2.5)", lambda: lab.Session().step(2.5), "the number of steps must be a whole number"),
     Case("lab", "the digits IGN loaded into the 2D lab", lambda: lab.Session().reset(checkpoint="ign-digits"),
          "'ign-digits' is a conv-ign.*one of: ign-2d-circles"),
+    Case("lab", "the lab's lr box set to 0 (the other boxes still work)", lambda: lab_box("lr", 0.0),
+         "refused lr: the learning rate must be > 0 and <= 0.1.*lambda_rec = 10: applied"),
+    Case("lab", "the lab's D:G box set to 0 for the GAN", lambda: lab_box("d_steps", 0, model="GAN"),
+         "refused d_steps: D steps per G step must be a whole number >= 1"),
+    Case("lab", "IGN with lambda_tight 1e6 and lr 0.1, trained", diverge,
+         "diverged at step .*Press Reset, then try a smaller learning rate"),
+    Case("lab", "points drawn off the plane", lambda: lab.Session().add_points([[9.0, 0.0]]),
+         "drawn points must lie on the plane"),
+    Case("lab", "the drawn data set chosen before drawing", lambda: lab.Session(dataset="drawn"),
+         "no drawn data yet"),
+    Case("lab", "Save into a folder that does not exist", lambda tmp: lab_save(tmp / "new" / "m.safetensors"),
+         "no folder .*the lab does not make folders"),
+    Case("lab", "Save onto a path that is a folder (an OSError)", save_onto_a_folder,
+         "could not write .*Is a directory"),
+    Case("lab", "a preset that does not exist", lambda: lab_preset("IGN on the moon"), "unknown preset"),
     # faults during training (handled: the run returns what it has)
     Case("faults", "Ctrl-C at step 30 of train_ign", ctrl_c_during_training, "interrupted \\(Ctrl-C\\) after 31 steps"),
     Case("faults", "Ctrl-C in a notebook cell that trains three runs", ctrl_c_in_a_loop_of_runs,

@@ -9,7 +9,7 @@ from ign_lessons import data, models, runtime, train
     (torch.zeros(10, 3), "shape"),
     (torch.zeros(1, 2), "at least 2"),
     (torch.tensor([[0.0, float("nan")], [1.0, 1.0]]), "NaN"),
-    (torch.zeros(4, 1, 6, 6), "power of two"),
+    (torch.zeros(4, 1, 9, 9), "4 to 7 times a power of two"),
 ])
 def test_bad_samples_are_refused_with_a_fix(bad, words):
     with pytest.raises(train.TrainingError, match=words):

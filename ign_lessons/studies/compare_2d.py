@@ -45,18 +45,18 @@ import time
 
 import torch
 
-from .. import data, metrics, models, results, train
+from .. import data, metrics, models, presets, results, train
 from ..losses import IGNWeights
 from . import recipe, run_study, study
 
-MODELS = {
-    "gan": {"hidden": 64, "latent": 2, "lr": 1e-3, "r1": 0.1, "batch": 128, "betas": (0.5, 0.999)},
-    "ign": {"hidden": 128, "weights": (20, 20, 1), "lr": 1e-3, "batch": 128, "betas": (0.5, 0.999),
-            "distance": "l1", "source": "matched"},
-    "split-ign": {"hidden": 128, "weights": (20, 20, 1), "lr": 1e-3, "batch": 128, "betas": (0.5, 0.999),
-                  "distance": "l1", "source": "matched"},
-    "ebgan": {"hidden": 128, "latent": 2, "margin": 0.5, "distance": "l2sq", "lr_g": 1e-4, "lr_d": 4e-4,
-              "batch": 128, "betas": (0.5, 0.999)},
+_IGN = {"hidden": presets.IGN_2D["hidden"], "weights": tuple(presets.IGN_2D["weights"]),
+        **{k: presets.IGN_2D[k] for k in ("lr", "batch", "betas", "distance", "source")}}
+MODELS = {  # the tuned settings of presets (GAN_2D, IGN_2D, EBGAN_2D), in this study's names
+    "gan": {**{k: presets.GAN_2D[k] for k in ("hidden", "latent")}, "lr": presets.GAN_2D["lr_g"],
+            **{k: presets.GAN_2D[k] for k in ("r1", "batch", "betas")}},
+    "ign": dict(_IGN),
+    "split-ign": dict(_IGN),
+    "ebgan": dict(presets.EBGAN_2D),
 }
 SENSITIVE = {"gan": "learning rate", "ign": "tightness weight", "split-ign": "tightness weight",
              "ebgan": "margin"}

@@ -19,7 +19,7 @@ import statistics
 
 import torch
 
-from .. import data, losses, metrics, models, results, runtime, train
+from .. import data, losses, metrics, models, presets, results, runtime, train
 from ..checks import CourseError
 from ..losses import PAPER_LISTING_WEIGHTS, IGNWeights
 from . import map_runs, recipe, run_study, study
@@ -36,8 +36,8 @@ VARIANTS = {
 # SETTINGS are the paper's: the CelebA weights (20, 20, 2.5) and z ~ N(0, I) ("source": "standard").
 # TUNED (below) are the course's 2D defaults of 04: weights (20, 20, 1), a source matched to the data
 # ("source": "matched": data.gaussian_source of the training points), 5000 steps.
-SETTINGS = {"steps": 3000, "lr": 1e-3, "betas": (0.5, 0.999), "batch": 128, "weights": IGNWeights(20, 20, 2.5),
-            "distance": "l1", "n_data": 4096, "n_eval": 2000, "eval_seed": 12345, "source": "standard"}
+SETTINGS = {"steps": 3000, **{k: presets.PAPER_2D[k] for k in ("lr", "betas", "batch", "weights", "distance")},
+            "n_data": 4096, "n_eval": 2000, "eval_seed": 12345, "source": presets.PAPER_2D["source"]}
 
 
 def settings_with(**changes):
@@ -234,7 +234,7 @@ ROBUSTNESS = {"lr 3e-4": {"lr": 3e-4},
                                                                   "distance": "l2sq"}}
 
 
-TUNED = settings_with(steps=5000, weights=IGNWeights(20, 20, 1), source="matched")
+TUNED = settings_with(steps=5000, weights=presets.IGN_2D["weights"], source=presets.IGN_2D["source"])
 MAIN = {"paper": SETTINGS, "tuned": TUNED}
 MAIN_LABELS = {"paper": "the paper's weights (20, 20, 2.5), z ~ N(0, I), 3000 steps",
                "tuned": "04's tuned defaults: weights (20, 20, 1), z matched to the data, 5000 steps"}
