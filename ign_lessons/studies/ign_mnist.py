@@ -21,7 +21,7 @@ import torch
 from .. import data, metrics, models, train
 from ..losses import Coverage, IGNWeights
 from . import StudyError, recipe, study
-from .ign_digits import decode_images, encode_images  # noqa: F401  (09 decodes the kept samples)
+from .ign_digits import _jsonable, decode_images, encode_images  # noqa: F401  (09 decodes the kept samples)
 
 NETWORK = {"size": 28, "width": 32, "latent": 64}
 # The paper's settings as 06 uses them (studies.ign_digits.BASE), at batch 64 to halve a step's cost on a CPU.
@@ -152,14 +152,6 @@ def train_run(config):
                                         "data": "mnist split=train"},
                              "metrics": {"test": end["test"], "train_seconds": end["train_seconds"]}}
     return out
-
-
-def _jsonable(value):
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
 
 
 # --- the screen: every candidate, one seed, short, scored on the validation split ---------------------------
