@@ -45,7 +45,7 @@ SCREEN_STEPS, STEPS, GAN_STEPS, EVERY = 1000, 3000, 10000, 500
 SEEDS = (0, 1, 2)
 ROLES = ("paper", "remedy", "coverage")  # the screen's choices that the full study trains over SEEDS
 EVAL_SAMPLES, EVAL_SEED, KEEP_IMAGES = 1000, 1, 32
-FAST = {"screen": 20, "steps": 30, "gan": 60, "every": 15, "samples": 200, "seeds": (0, 1),
+FAST = {"screen": 10, "steps": 16, "gan": 32, "every": 8, "samples": 200, "seeds": (0, 1),
         "candidates": (PAPER, "data source, lt 10", "coverage, data source, lt 10")}
 
 
