@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from .. import data, metrics, models, train
+from .. import checkpoints, data, metrics, models, results, runtime, train
 from ..losses import Coverage, IGNWeights
 from . import StudyError, recipe, study
 from .ign_digits import _jsonable, decode_images, encode_images  # noqa: F401  (09 decodes the kept samples)
@@ -120,20 +120,20 @@ def train_run(config):
 
     def callback(i, history):
         if (i + 1) % every == 0 or i + 1 == steps:
-            measure(sample_from[0], i + 1)
+            measure(net, i + 1)
             if i + 1 == config.get("keep_at"):
-                kept.append(encode_images(models.sample(sample_from[0], KEEP_IMAGES, seed=EVAL_SEED)))
+                kept.append(encode_images(models.sample(net, KEEP_IMAGES, seed=EVAL_SEED)))
 
     kept = []
     if config["model"] == "gan":
         G, D = build_gan(seed)
-        sample_from = [G]
+        net = G  # what the callback measures
         model, _, history = train.train_gan(images, steps=steps, seed=seed, G=G, D=D, progress=False,
                                             callback=callback, every=1, device=device, **GAN)
     else:
         source, options = ign_options(config["changes"])
         f = build_ign(seed, source, images)
-        sample_from = [f]
+        net = f
         model, history = train.train_ign(images, steps=steps, seed=seed, f=f, progress=False, callback=callback,
                                          every=1, device=device, **options)
     model = model.cpu().eval()
@@ -193,7 +193,6 @@ study("mnist-screen", grid=screen_grid, summarize=summarize_screen,
 
 def chosen(fast):
     """The screen's choice (its summary must exist: run `study mnist-screen` first)."""
-    from .. import results
     name = "mnist-screen-fast" if fast else "mnist-screen"
     try:
         return results.load(name)["results"]["choice"]
@@ -277,7 +276,6 @@ CLASSIFIER_STEPS, CLASSIFIER_TRAIN = 1500, {"batch": 64, "lr": 3e-3}
 @recipe("mnist-classifier")
 def mnist_classifier(folder=None):
     """The MNIST metric's classifier, trained on the training split only; its accuracy on val and test."""
-    from .. import checkpoints
     model, history = train.train_classifier(steps=CLASSIFIER_STEPS, seed=0, image_set="mnist", progress=False,
                                             **CLASSIFIER_TRAIN)
     model = model.cpu()
@@ -318,7 +316,6 @@ def steps_for_cost(batch, device="cpu"):
 def cost(target=None, batches=COST_BATCHES):
     """Time per step of each model at each batch size, its rate as a share of this machine's matrix-multiply
     peak, and its memory (results "mnist-cost"); on one thread, the way the study runs."""
-    from .. import results, runtime
     from .benchmark import _rate_rows, flops, matmul_peak
     from .compare_digits import held_memory, step_memory
     with runtime.threads(1):
