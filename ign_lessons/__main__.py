@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import checks, studies
+from . import checkpoints, checks, studies
 
 
 def lab_benchmark():
@@ -132,6 +132,8 @@ def main(argv=None):
     checks.reject_unknown(sub.choices[args.command], unknown)
     try:
         return dispatch(parser, sub, args)
+    except checkpoints.CheckpointError as error:  # e.g. retrain into a checkpoint folder it may not write
+        parser.exit(2, f"python -m ign_lessons {args.command}: {error}\n")
     except OSError as error:
         if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise

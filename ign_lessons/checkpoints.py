@@ -83,7 +83,6 @@ def save(model, path, config=None, seed=None, steps=None, metrics=None):
         raise CheckpointError(f"save to a path ending in {SUFFIX} (its metadata goes beside it as .json), "
                               f"got {str(path)!r}.")
     weights, meta_path = _paths(path)
-    weights.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if not all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()):
         raise CheckpointError("the model has NaN or infinite weights; nothing was written (train it again, "
@@ -98,7 +97,14 @@ def save(model, path, config=None, seed=None, steps=None, metrics=None):
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     text = (json.dumps(meta, indent=2) + "\n").encode()  # fails here, before anything is written
-    write_atomically({weights: content, meta_path: text})
+    try:
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically({weights: content, meta_path: text})
+    except OSError as error:
+        fix = ("that path is a folder, choose another file name" if isinstance(error, IsADirectoryError) else
+               f"make its folder writable (chmod u+w {weights.parent}) or save elsewhere")
+        raise CheckpointError(f"could not write {weights} ({error.strerror or error}); nothing was written: "
+                              f"{fix}.") from None
     return meta
 
 
@@ -106,9 +112,12 @@ def metadata(name_or_path):
     """The metadata dict of a checkpoint, without loading its weights."""
     weights, meta_path = _paths(name_or_path)
     if not meta_path.exists():
-        close = difflib.get_close_matches(str(name_or_path), names(), n=1)
-        raise CheckpointError(f"No checkpoint {str(name_or_path)!r} ({meta_path} is missing)"
-                              + (f"; did you mean {close[0]!r}?" if close else ".") + " Shipped: "
+        name = str(name_or_path)
+        words = sorted(name.lower().replace("_", "-").split("-"))  # the same words in another order come first
+        close = ([n for n in names() if sorted(n.split("-")) == words]
+                 or [n for n in names() if n.startswith(f"{name}-")] or difflib.get_close_matches(name, names(), n=1))
+        raise CheckpointError(f"No checkpoint {name!r} ({meta_path} is missing)"
+                              + (f"; did you mean {' or '.join(map(repr, close))}?" if close else ".") + " Shipped: "
                               f"{', '.join(names()) or 'none'}. Regenerate them with `python3 course.py retrain`.")
     restore = (f"Restore it with `git checkout -- {meta_path}`, or save the model again.")
     try:

@@ -90,18 +90,25 @@ def _checked_table(relative, sha256):
         return np.loadtxt(handle, delimiter=",", dtype=np.float32)
 
 
+DIGITS_SPLITS = ("all", "train", "test", "val", "fit")
+
+
 def digits(size=8, split="all"):
     """The 1,797 UCI handwritten digits: images (N, 1, size, size) in [-1, 1] and labels (N,).
 
-    split: "all", or "train" / "test" (a fixed 80/20 split, the same on every machine).
+    split (fixed, the same on every machine): "train" (80%, 1,437 digits: what the course's models train on),
+    "test" (the other 20%, 360: held out, to score on once), "all" (both); and, to choose settings without
+    touching the test digits, "val" (284 of the training digits, a fifth of each class) and "fit" (the other
+    1,153 training digits, what a candidate trains on while "val" judges it).
     size: 8 (the native resolution) or larger, resized bilinearly.
     """
     if isinstance(size, bool) or not isinstance(size, int) or size < 8:
         raise DataError(f"size must be a whole number >= 8 (the digits are 8x8), got {size!r}.")
-    if split not in ("all", "train", "test"):
+    if split not in DIGITS_SPLITS:
         raise DataError(f"Unknown split {split!r}; the digits have 'train' (80%, what the course's models train "
-                        "on), 'test' (the other 20%, held out: score on it once, at the end) and 'all' (both). To "
-                        "choose settings, hold out part of 'train' as a validation set; never choose on 'test'.")
+                        "on), 'test' (the other 20%, held out: score on it once, at the end), 'all' (both), and "
+                        "for choosing settings 'val' (a fifth of 'train', held out while choosing) with 'fit' "
+                        "(the rest of 'train', what candidates train on). Never choose on 'test'.")
     table = _checked_table(DIGITS_FILE, DIGITS_SHA256)
     images = torch.from_numpy(table[:, :64]).reshape(-1, 1, 8, 8) / 8.0 - 1.0
     labels = torch.from_numpy(table[:, 64]).long()
@@ -110,9 +117,46 @@ def digits(size=8, split="all"):
     if split != "all":
         order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(1234))
         cut = int(0.8 * len(labels))
-        keep = order[:cut] if split == "train" else order[cut:]
+        keep = order[cut:] if split == "test" else order[:cut]
+        if split in ("val", "fit"):  # a fifth of each class's training digits, in the training split's order
+            in_val = torch.zeros(len(keep), dtype=torch.bool)
+            for k in range(10):
+                mine = (labels[keep] == k).nonzero().flatten()
+                in_val[mine[:len(mine) // 5]] = True
+            keep = keep[in_val if split == "val" else ~in_val]
         images, labels = images[keep], labels[keep]
     return images.contiguous(), labels
+
+
+CORRUPTIONS = ("noise", "occlusion", "thin strokes", "faint", "missing pixels", "blur", "shift")
+
+
+def corrupt(images, kind, seed=0):
+    """Corrupted copies of images (N, 1, H, W) in [-1, 1], background -1, drawn with `seed` (CORRUPTIONS):
+    "noise" (Gaussian, sigma 0.5, clamped), "occlusion" (a random square of half the side set to background),
+    "thin strokes" (erosion: a pixel keeps the ink of its faintest neighbour), "faint" (ink at 40% contrast),
+    "missing pixels" (a random 30% set to background), "blur" (each pixel the mean of its 3x3 neighbourhood),
+    "shift" (moved one pixel right and one down, background coming in)."""
+    checks.choice("corruption", kind, CORRUPTIONS, DataError)
+    g = torch.Generator().manual_seed(seed)
+    ink = (images + 1) / 2                                    # 0 background, 1 ink
+    if kind == "noise":
+        return (images + 0.5 * torch.randn(images.shape, generator=g)).clamp(-1, 1)
+    if kind == "occlusion":
+        out, side = images.clone(), images.shape[-1] // 2
+        corner = torch.randint(0, images.shape[-1] - side + 1, (len(images), 2), generator=g)
+        for img, (r, c) in zip(out, corner.tolist()):
+            img[:, r:r + side, c:c + side] = -1
+        return out
+    if kind == "thin strokes":
+        return (torch.minimum(ink, -F.max_pool2d(-ink, 3, 1, 1)) * 2 - 1).clamp(-1, 1)
+    if kind == "faint":
+        return -1 + 0.4 * (images + 1)
+    if kind == "missing pixels":
+        return torch.where(torch.rand(images.shape, generator=g) < 0.3, -1.0, images)
+    if kind == "blur":
+        return F.avg_pool2d(ink, 3, 1, 1, count_include_pad=True) * 2 - 1
+    return F.pad(images, (1, 0, 1, 0), value=-1)[..., :-1, :-1]
 
 
 MNIST_SPLITS = {"train": (0, 400), "val": (400, 450), "test": (450, 500)}  # of each class's 500 digits

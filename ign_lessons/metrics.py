@@ -152,8 +152,15 @@ class ModeTrace:
         self.near.append(cover["near"])
         self.means.append(fake.mean(0).tolist())
 
+    def need(self, n, what):
+        """Refuse a trace of fewer than n snapshots, saying how to record them."""
+        if len(self.steps) < n:
+            raise QualityError(f"{what} needs a trace of at least {n} snapshot(s), this one has {len(self.steps)}: "
+                               "pass it to train.train_gan(..., callback=trace, every=K) and train for more steps.")
+
     def oscillation(self, after=0.5):
         """`oscillation` of the mode shares recorded from `after` (a fraction of the run) to the end."""
+        self.need(2, "oscillation")
         start = after * self.steps[-1] if self.steps else 0
         return oscillation([s for step, s in zip(self.steps, self.shares) if step >= start])
 
@@ -316,7 +323,8 @@ def digits_quality(images, sample=SAMPLE, repeats=REPEATS, seed=0, model=None, s
     image_set = _image_set(images)
     if split not in ("test", "val") or split == "val" and image_set != "mnist":
         raise QualityError(f"split must be 'test' (or 'val', for MNIST digits, whose settings are chosen on it), "
-                           f"got {split!r} for {image_set}.")
+                           f"got {split!r} for {image_set}; to choose settings for the 8x8 digits use "
+                           "metrics.distance_to_held_out(images, split='val').")
     model = CLASSIFIERS[image_set] if model is None else model
     reference = _reference_features(model, image_set, split) if isinstance(model, str) else features(
         data.image_set(image_set, split)[0], model)
@@ -340,6 +348,76 @@ def digits_quality(images, sample=SAMPLE, repeats=REPEATS, seed=0, model=None, s
                          shares=tuple(round(s, 4) for s in shares.tolist()),
                          confidence=float(probs.max(1).values.mean()), images=len(images),
                          sample=sample, repeats=repeats)
+
+
+@dataclass(frozen=True)
+class HeldOutDistance:
+    """The result of distance_to_held_out (see there)."""
+
+    fd: float
+    floor: float
+    kid: float
+    kid_se: float
+    kid_floor: float
+    images: int
+    held_out: int
+
+    @property
+    def excess(self):
+        """FD minus the floor: how far the images are beyond what real digits score."""
+        return self.fd - self.floor
+
+    def __str__(self):
+        return (f"FD {self.fd:.2f} (floor {self.floor:.2f}, excess {self.excess:.2f}) | KID x1000 "
+                f"{1e3 * self.kid:.2f} +- {1e3 * self.kid_se:.2f} (real digits {1e3 * self.kid_floor:.2f}) | "
+                f"{self.images} images against {self.held_out} held-out digits")
+
+
+def kernel_distance(feats_a, feats_b, blocks=10):
+    """KID: the unbiased squared MMD between features a (blocks of them) and all of b with the kernel
+    (a.b / d + 1)^3, both divided by b's mean standard deviation per feature (so the kernel sees features of
+    unit scale); returns (mean over `blocks` blocks of a, its standard error)."""
+    d, scale = feats_a.shape[1], feats_b.std(0).mean()
+    feats_a, feats_b = feats_a / scale, feats_b / scale
+    k_bb = (feats_b @ feats_b.T / d + 1) ** 3
+    m = len(feats_b)
+    bb = (k_bb.sum() - k_bb.diagonal().sum()) / (m * (m - 1))
+    values = []
+    for part in feats_a.chunk(blocks):
+        n = len(part)
+        k_aa, k_ab = (part @ part.T / d + 1) ** 3, (part @ feats_b.T / d + 1) ** 3
+        values.append(float((k_aa.sum() - k_aa.diagonal().sum()) / (n * (n - 1)) + bb - 2 * k_ab.mean()))
+    values = torch.tensor(values, dtype=torch.float64)
+    return float(values.mean()), float(values.std() / len(values) ** 0.5)
+
+
+TRAINING_SIDE = {"test": "train", "val": "fit"}  # the real digits that give the floor of each held-out split
+
+
+@torch.no_grad()
+def distance_to_held_out(images, split="test", seed=0, blocks=10):
+    """All `images` (8x8 digits or 28x28 MNIST, at least 100) against every digit of the held-out `split`
+    ("test", or "val" to choose settings on), in the shipped classifier's features: the FD; its floor, the FD
+    of as many real digits of the training side (8x8: "train" for test, "fit" for val; MNIST: "train"),
+    picked with `seed`; KID with its standard error over `blocks` blocks, and the KID of those real digits.
+    Returns a HeldOutDistance."""
+    images = check_images(images, minimum=100)
+    image_set = _image_set(images)
+    if split not in TRAINING_SIDE:
+        raise QualityError(f"split must be 'test' (to report, once) or 'val' (to choose settings on), "
+                           f"got {split!r}.")
+    model = CLASSIFIERS[image_set]
+    held_out = _reference_features(model, image_set, split)
+    real = data.image_set(image_set, TRAINING_SIDE[split] if image_set == "digits" else "train")[0]
+    if len(images) > len(real):
+        raise QualityError(f"at most {len(real)} images: the floor needs as many real training digits, "
+                           f"got {len(images)}.")
+    real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:len(images)]]
+    mine, theirs = features(images, model), features(real, model)
+    kid, kid_se = kernel_distance(mine, held_out, blocks)
+    return HeldOutDistance(fd=frechet_distance(mine, held_out), floor=frechet_distance(theirs, held_out),
+                           kid=kid, kid_se=kid_se, kid_floor=kernel_distance(theirs, held_out, blocks)[0],
+                           images=len(images), held_out=len(held_out))
 
 
 @torch.no_grad()

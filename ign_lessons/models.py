@@ -123,6 +123,25 @@ def check_input(model, x, shape, what):
                           + (f", or the model with .to({x.dtype})." if x.is_floating_point() else "."))
 
 
+def check_source(source, shape):
+    """An IGN network's source must give z of the network's sample shape (it lives in the data's space)."""
+    mean = source.get("mean") if isinstance(source, dict) and source.get("kind", "data") == "data" else None
+    got = None
+    try:
+        got = tuple(torch.as_tensor(mean).shape) if mean is not None else shape
+        fits = tuple(data.from_source(source, torch.zeros(1, *shape)).shape) == (1, *shape)
+    except CourseError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError, RuntimeError, IndexError):
+        fits = False
+    if not fits or got != shape:
+        what = f"its mean has shape {got}" if mean is not None and got else f"got {str(source)[:60]!r}"
+        raise CourseError(f"source does not fit this IGN network, whose samples have shape (N, "
+                          f"{', '.join(map(str, shape))}): {what}. Pass None for N(0, I), data.gaussian_source(points) "
+                          "of the training points, or data.image_source(kind, images) of the training images.")
+    return source
+
+
 class Generator(nn.Module):
     """A GAN generator: z of shape `latent_shape` -> a sample of shape `data_shape`."""
 
@@ -166,7 +185,7 @@ class Idempotent(nn.Module):
         super().__init__()
         self.body, self.data_shape = body, tuple(data_shape)
         self.latent_shape = self.data_shape
-        self.source = source
+        self.source = check_source(source, self.data_shape)
 
     def forward(self, x):
         check_input(self, x, self.data_shape, "samples")

@@ -47,6 +47,26 @@ def points(samples, ax=None, title=None, limit=3.0, **style):
     return ax
 
 
+def _called(net):
+    """How a message names a network (its kind, as models.build made it) or a function."""
+    return getattr(net, "spec", {}).get("kind") or getattr(net, "role", None) or type(net).__name__
+
+
+def _scores(function, grid, what):
+    """function(grid) with one number per point of the plane; anything else is refused, saying what to draw."""
+    values = function(grid.to(device_of(function))).cpu()
+    if values.numel() != len(grid):
+        role = getattr(function, "role", None)
+        hint = {"ign": "for an IGN network draw its energy, plots.heatmap(lambda y: losses.energy(f, y)), or "
+                       "plots.fixed_points(f)",
+                "generator": "for a generator draw its samples, plots.points(models.sample(G, 1000)), or its warp, "
+                             "plots.generator_grid(G)"}.get(role, "pass a discriminator or a function of one number "
+                                                                  "per point")
+        raise CourseError(f"{what} colours the plane by one number per point, but this {_called(function)} gives "
+                          f"{tuple(values.shape[1:])} per point; {hint}.")
+    return values
+
+
 def _extent(limit, steps):
     """imshow's extent for values on data.plane(limit, steps): each fills the square around its point."""
     half = limit / (steps - 1)
@@ -58,7 +78,7 @@ def heatmap(function, ax=None, limit=3.0, steps=100, title=None, cmap="viridis",
     """Colour the plane by a function of 2D points (a discriminator, an energy delta(x), ...)."""
     ax = _ax(ax)
     grid, _, _ = data.plane(limit, steps)
-    values = function(grid.to(device_of(function))).reshape(steps, steps).cpu().numpy()
+    values = _scores(function, grid, "heatmap").reshape(steps, steps).numpy()
     mesh = ax.imshow(values, cmap=cmap, origin="lower", extent=_extent(limit, steps), interpolation="nearest",
                      **style)
     if colorbar:
@@ -73,7 +93,13 @@ def vector_field(f, ax=None, limit=3.0, steps=20, title=None, **style):
     """Arrows from x to f(x) over the plane: where one application of f moves each point."""
     ax = _ax(ax)
     grid, gx, gy = data.plane(limit, steps)
-    moved = f(grid.to(device_of(f))).cpu() - grid
+    moved = f(grid.to(device_of(f))).cpu()
+    if moved.shape != grid.shape:
+        raise CourseError(f"vector_field draws the arrows x -> f(x) of a network that maps 2D points to 2D points "
+                          f"(an IGN network or an autoencoder), but this {_called(f)} gives "
+                          + ("one number" if moved.dim() == 1 else f"{tuple(moved.shape[1:])}")
+                          + " per point; for a discriminator draw its score, plots.heatmap(D).")
+    moved = moved - grid
     ax.quiver(gx, gy, moved[:, 0].reshape(steps, steps).numpy(), moved[:, 1].reshape(steps, steps).numpy(),
               angles="xy", scale_units="xy", scale=1, width=0.004, color=style.pop("color", "0.3"), **style)
     ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=title)
@@ -145,8 +171,12 @@ def class_shares(shares_by_name, ax=None, min_share=0.03, top=0.3, title="Share 
     if not names:
         raise CourseError("class_shares needs at least one named set of shares: {name: 10 shares}.")
     for name, shares in shares_by_name.items():
-        if np.ndim(shares) != 1 or len(shares) != 10:
-            raise CourseError(f"class_shares: {name!r} must be 10 shares, one per digit, got shape {np.shape(shares)}.")
+        try:
+            shape = f"shape {np.shape(np.asarray(shares, dtype=float))}"
+        except (TypeError, ValueError):
+            shape = "a ragged list (rows of different lengths) or values that are not numbers"
+        if shape != "shape (10,)":
+            raise CourseError(f"class_shares: {name!r} must be 10 shares, one per digit, got {shape}.")
     ax = _ax(ax, size=(9, 3.4))
     width = 0.8 / len(names)
     for i, name in enumerate(names):
@@ -168,7 +198,7 @@ def class_shares(shares_by_name, ax=None, min_share=0.03, top=0.3, title="Share 
 
 def _probabilities(D, grid):
     with torch.no_grad():
-        return torch.sigmoid(D(grid.to(device_of(D)))).cpu()
+        return torch.sigmoid(_scores(D, grid, "D's probability of \"real\""))
 
 
 def gan_snapshot(G, D, z, limit=3.0, steps=60):
@@ -238,6 +268,10 @@ def generator_grid(G, ax=None, z_limit=2.5, lines=13, limit=3.0, title=None, war
     """GAN Lab's generator view: a square grid of inputs z in [-z_limit, z_limit]^2 drawn after G
     has warped it into the data plane (warped=False draws the grid itself, for comparison).
     Lines of constant z2 are coloured by z2 (viridis), lines of constant z1 are grey."""
+    if getattr(G, "role", None) != "generator":
+        raise CourseError(f"generator_grid draws how a GAN generator G warps a grid of z's; got a {_called(G)}"
+                          + (": for a discriminator draw its score, plots.heatmap(D)." if getattr(G, "role", None)
+                             == "discriminator" else ": for an IGN network draw plots.vector_field(f)."))
     if tuple(G.latent_shape) != (2,):
         raise CourseError(f"generator_grid draws a 2D input grid; this generator takes z of shape {G.latent_shape}.")
     ax = _ax(ax)
@@ -258,6 +292,8 @@ def generator_grid(G, ax=None, z_limit=2.5, lines=13, limit=3.0, title=None, war
 def training_strip(snapshots, real=None, axes=None, title=None, size=2.4):
     """A row of GAN views over training: {step: gan_snapshot(...)}, one panel per step."""
     steps = list(snapshots)
+    if not steps:
+        raise CourseError("training_strip needs at least one snapshot: {step: plots.gan_snapshot(G, D, z)}.")
     if axes is None:
         fig, axes = plt.subplots(1, len(steps), figsize=(min(MAX_WIDTH, size * len(steps)), size + 0.4),
                                  squeeze=False)
@@ -274,6 +310,7 @@ def mode_share_history(trace, ax=None, title=None):
     """Stacked shares of the generated mass at each mode (nearest mode) over training, from a metrics.ModeTrace.
 
     A healthy run shows eight steady bands; a collapsed one a single band that changes colour."""
+    trace.need(1, "mode_share_history")
     ax = _ax(ax, size=(6, 2.8))
     shares = np.asarray(trace.shares).T
     top = np.cumsum(shares, axis=0)

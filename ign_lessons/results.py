@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .runtime import data_folder
+from .runtime import CourseError, data_folder
 
 
 def path(name):
@@ -30,14 +30,24 @@ def save(target, payload, config=None):
     return target
 
 
-def load(name):
-    """A shipped study's record: {"results", "config", ...}."""
-    where = path(name)
+def _read(where, fix):
+    """The JSON of a results file; a damaged one (edited by hand, cut off) is named, with what to do."""
+    try:
+        return json.loads(Path(where).read_text())
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+        raise CourseError(f"{where} cannot be read ({type(error).__name__}: {error}); was it edited by hand or cut "
+                          f"off? {fix}") from None
+
+
+def load(name, root=None):
+    """A study's record, {"results", "config", ...}: the shipped one, or the one under the results folder `root`."""
+    where = path(name) if root is None else Path(root) / f"{name}.json"
     if not where.exists():
         known = ", ".join(sorted(p.stem for p in where.parent.glob("*.json"))) or "none"
         raise FileNotFoundError(f"No study results {name!r} ({where} is missing). Shipped: {known}. "
                                 "Regenerate with `python3 course.py retrain`.")
-    return json.loads(where.read_text())
+    return _read(where, f"Restore it with `git checkout -- {where}`, or regenerate it with `python3 course.py "
+                        "retrain`.")
 
 
 def save_run(target, record):
@@ -57,7 +67,8 @@ def load_runs(name, root=None):
         raise FileNotFoundError(f"No run files for study {name!r} ({folder} is missing). "
                                 f"Make them with `python3 course.py study {name.removesuffix('-fast')}`"
                                 + (" --fast" if name.endswith("-fast") else "") + ".")
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    return [_read(p, "Delete it to rerun that run, or restore it (git checkout -- FILE for a shipped study), then "
+                     "run the study again.") for p in sorted(folder.glob("*.json"))]
 
 
 def encode_points(points):

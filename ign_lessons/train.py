@@ -34,6 +34,7 @@ class History(dict):
 
     def last(self, name, window=50):
         """Mean of the last `window` values of a curve."""
+        checks.whole("window", window, minimum=1)
         if not any(self.values()):
             raise CourseError(f"this history is empty (no step was recorded), so curve {name!r} has no last value; "
                               "train at least one step first.")
@@ -379,6 +380,28 @@ class SplitIGNStep(_Step):
         loss.backward()
         self.opt.step()
         return {"loss": loss.detach(), "rec": rec.detach(), "idem": idem.detach(), "tight": tight.detach()}
+
+
+class DenoisingStep(_Step):
+    """One update of a denoising autoencoder A (Vincent et al. 2008), the baseline that IGN's projection is
+    measured against: A(x + sigma eps) should give back x, sigma drawn per image uniformly up to `sigma_max`,
+    the noisy digit clamped to [-1, 1]."""
+
+    def __init__(self, A, samples, gen, sigma_max=0.6, distance="l1", batch=128, lr=1e-4, betas=(0.5, 0.999)):
+        self.A, self.samples, self.gen = A, samples, gen
+        self.sigma_max, self.distance, self.batch = sigma_max, distance, batch
+        self.opt = torch.optim.Adam(A.parameters(), lr=lr, betas=betas)
+        self.nets, self.optimizers = (A,), (self.opt,)
+
+    def __call__(self, i=None):
+        x = _batch(self.samples, self.batch, self.gen)
+        sigma = self.sigma_max * torch.rand(len(x), *[1] * (x.dim() - 1), generator=self.gen).to(x.device)
+        noisy = (x + sigma * torch.randn(x.shape, generator=self.gen).to(x.device)).clamp(-1, 1)
+        loss = losses.per_sample_distance(self.A(noisy), x, self.distance).mean()
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.detach()}
 
 
 class EBGANStep(_Step):

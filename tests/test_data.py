@@ -45,7 +45,7 @@ def test_ring_samples_sit_on_their_modes():
     (lambda: data.toy2d("ring", 2.5), "positive whole number"),
     (lambda: data.toy2d("ring", 10, noise=-1), "noise"),
     (lambda: data.digits(size=4), "size"),
-    (lambda: data.digits(split="val"), "split"),
+    (lambda: data.digits(split="validation"), "split"),
 ])
 def test_bad_requests_say_what_to_do(call, words):
     with pytest.raises(data.DataError, match=words):

@@ -22,7 +22,7 @@ import pytest
 import torch
 
 from ign_lessons import __main__ as cli
-from ign_lessons import book, checkpoints, data, lab, losses, metrics, models, plots, runtime, train
+from ign_lessons import book, checkpoints, data, lab, losses, metrics, models, plots, results, runtime, train
 from ign_lessons.checks import CourseError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,6 +268,24 @@ def grade_a_text_file_and_a_notebook(tmp):
     return table[str(text)]["(the notebook)"][1]
 
 
+def damaged_summary(tmp):
+    """A study's summary (data/results/NAME.json) cut off, read by results.load as a notebook does."""
+    folder = tmp / "summary-data"
+    (folder / "digits").mkdir(parents=True)
+    (folder / "digits" / "optdigits_8x8.csv.gz").symlink_to(ROOT / "data" / "digits" / "optdigits_8x8.csv.gz")
+    (folder / "results").mkdir()
+    (folder / "results" / "compare-2d.json").write_text('{"results": {"table": [')
+    with environ(IGN_LESSONS_DATA=str(folder)):
+        results.load("compare-2d")
+
+
+def damaged_run_record(tmp):
+    """A run file of a study edited by hand, met when a summary reads the runs."""
+    (tmp / "runs" / "compare-2d").mkdir(parents=True)
+    (tmp / "runs" / "compare-2d" / "ring-ign-s0.json").write_text('{"config": {"data": "ring",}}')
+    results.load_runs("compare-2d", root=tmp / "runs")
+
+
 def nan_model(tmp):
     net = models.build("mlp-ign", hidden=4, depth=1)
     with torch.no_grad():
@@ -391,6 +409,18 @@ CASES = [
          lambda: losses.per_sample_distance(torch.zeros(4, 2), torch.zeros(3, 2)), "tensors of one shape"),
     Case("networks", "History.last of a curve that is not there", lambda: ign()[1].last("los"),
          "did you mean 'loss'"),
+    Case("networks", "an IGN network for 2D points with a source of 3 coordinates",
+         lambda: models.build("mlp-ign", source={"mean": [0, 0, 0], "std": [1, 1, 1]}),
+         "source does not fit this IGN network, whose samples have shape \\(N, 2\\): its mean has shape "
+         "\\(3,\\)"),
+    Case("networks", "an image IGN network given the source 'gaussian' (a name, not a source)",
+         lambda: models.build("conv-ign", source="gaussian"), "got 'gaussian'.*data.image_source\\(kind, images\\)"),
+    Case("networks", "models.build('mlp-ign', depth=-1)", lambda: models.build("mlp-ign", depth=-1),
+         "depth must be a whole number >= 0, got -1"),
+    Case("networks", "GAN's discriminator loss on an empty batch",
+         lambda: losses.gan_d_loss(models.build("mlp-discriminator"), POINTS[:0], POINTS[:0]), "empty batch"),
+    Case("networks", "History.last(window=0)", lambda: ign()[1].last("loss", window=0),
+         "window must be a whole number >= 1, got 0"),
     # metrics
     Case("metrics", "oscillation of ragged shares", lambda: metrics.oscillation([[0.5, 0.5], [1.0]]),
          "must be a table.*every row as long as the others"),
@@ -398,6 +428,11 @@ CASES = [
          "radius must be > 0, got -1 \\(or None for the default radius\\)"),
     Case("metrics", "History.last of an empty history", lambda: train.History().last("rec"),
          "this history is empty"),
+    Case("metrics", "ModeTrace.oscillation before any snapshot",
+         lambda: metrics.ModeTrace(models.build("mlp-generator"), n=10).oscillation(),
+         "needs a trace of at least 2 snapshot\\(s\\), this one has 0.*callback=trace"),
+    Case("metrics", "idempotence_error of an empty batch",
+         lambda: metrics.idempotence_error(models.build("mlp-ign"), POINTS[:0]), "empty batch"),
     Case("metrics", "idempotence_error with z of shape (4, 3)",
          lambda: metrics.idempotence_error(models.build("mlp-ign"), torch.zeros(4, 3)), "takes samples of shape"),
     Case("metrics", "mode_coverage of an all-NaN generator",
@@ -437,8 +472,15 @@ CASES = [
          "seed must be a whole number >= 0, got '3'"),
     Case("data", "models.sample with seed 1.5", lambda: models.sample(models.build("mlp-ign", hidden=4), 3, seed=1.5),
          "seed must be a whole number >= 0, got 1.5"),
-    Case("data", "digits(split='val')", lambda: data.digits(split="val"),
-         "'train' \\(80%.*'test'.*held out.*hold out part of 'train' as a validation set"),
+    Case("data", "digits(split='dev')", lambda: data.digits(split="dev"),
+         "'train' \\(80%.*'test'.*held out.*'val' \\(a fifth of 'train'.*'fit'.*Never choose on 'test'"),
+    Case("data", "corrupt(digits, 'rotate')", lambda: data.corrupt(DIGITS, "rotate"),
+         "corruption.*choose one of.*noise.*shift"),
+    Case("metrics", "distance_to_held_out of 1,500 digits (more than the floor's training digits)",
+         lambda: metrics.distance_to_held_out(torch.zeros(1500, 1, 8, 8) - 1), "at most 1437 images"),
+    Case("metrics", "distance_to_held_out against split='train'",
+         lambda: metrics.distance_to_held_out(data.digits(split="test")[0], split="train"),
+         "split must be 'test' \\(to report, once\\) or 'val'"),
     Case("data", "toy2d('ring', 0)", lambda: data.toy2d("ring", 0), "n must be a positive whole number"),
     Case("data", "toy2d('ring', 10, noise=-1)", lambda: data.toy2d("ring", 10, noise=-1), "noise must be >= 0"),
     Case("data", "toy2d('ring', 10, seed=0.5)", lambda: data.toy2d("ring", 10, seed=0.5), "seed must be a whole"),
@@ -450,7 +492,8 @@ CASES = [
     Case("networks", "conv-ign of size 30 (halves to 15)", lambda: models.build("conv-ign", size=30),
          "4 to 7 times a power of two \\(8, 16, 28, 32"),
     Case("metrics", "digits_quality of 8x8 digits against split='val'",
-         lambda: metrics.digits_quality(data.digits(split="test")[0], split="val"), "'val', for MNIST digits"),
+         lambda: metrics.digits_quality(data.digits(split="test")[0], split="val"),
+         "'val', for MNIST digits.*distance_to_held_out\\(images, split='val'\\)"),
     Case("metrics", "digits_quality of 16x16 images", lambda: metrics.digits_quality(torch.zeros(200, 1, 16, 16)),
          "\\(N, 1, 8, 8\\).*\\(N, 1, 28, 28\\)"),
     Case("training data", "train_ign on 30x30 images", lambda: train.train_ign(torch.zeros(4, 1, 30, 30) - 1, steps=1),
@@ -467,6 +510,24 @@ CASES = [
          lambda: plots.curves(ign()[1], names=["los"]), "did you mean 'loss'"),
     Case("figures", "plots.snapshots of nothing", lambda: plots.snapshots({}), "at least one step"),
     Case("figures", "plots.class_shares of nothing", lambda: plots.class_shares({}), "at least one"),
+    Case("figures", "plots.class_shares of a ragged list of shares",
+         lambda: plots.class_shares({"GAN": [[0.1] * 10, [0.1] * 9]}), "'GAN' must be 10 shares.*ragged"),
+    Case("figures", "plots.mode_share_history of an empty trace",
+         lambda: plots.mode_share_history(metrics.ModeTrace(models.build("mlp-generator"), n=10)),
+         "mode_share_history needs a trace of at least 1 snapshot"),
+    Case("figures", "plots.training_strip of nothing", lambda: plots.training_strip({}), "at least one snapshot"),
+    Case("figures", "plots.heatmap of an IGN network (two numbers per point)",
+         lambda: plots.heatmap(models.build("mlp-ign")), "one number per point.*mlp-ign gives \\(2,\\).*losses.energy"),
+    Case("figures", "plots.heatmap of a 2D generator", lambda: plots.heatmap(models.build("mlp-generator")),
+         "mlp-generator gives \\(2,\\) per point.*generator_grid"),
+    Case("figures", "plots.gan_snapshot with an IGN network as D",
+         lambda: plots.gan_snapshot(models.build("mlp-generator"), models.build("mlp-ign"), POINTS),
+         "D's probability of \"real\" colours the plane by one number per point"),
+    Case("figures", "plots.vector_field of a discriminator",
+         lambda: plots.vector_field(models.build("mlp-discriminator")),
+         "maps 2D points to 2D points.*plots.heatmap\\(D\\)"),
+    Case("figures", "plots.generator_grid of a discriminator",
+         lambda: plots.generator_grid(models.build("mlp-discriminator")), "needs|warps.*plots.heatmap\\(D\\)"),
     # checkpoints (tmp: a temporary folder)
     Case("checkpoints", "a crafted pickle with valid metadata and a matching SHA-256", reject_pickle,
          "not a safetensors file.*nothing in it was run"),
@@ -482,6 +543,15 @@ CASES = [
     Case("checkpoints", "an unknown checkpoint name", lambda tmp: checkpoints.load("gan-digit"),
          "No checkpoint.*did you mean 'gan-digits'"),
     Case("checkpoints", "saving a model with NaN weights", nan_model, "nothing was written"),
+    Case("checkpoints", "saving into a folder it may not write",
+         lambda: checkpoints.save(models.build("mlp-ign", hidden=4), "/sys/ign-lessons-test/m.safetensors"),
+         "could not write /sys/ign-lessons-test/m.safetensors.*nothing was written: make its folder writable"),
+    Case("checkpoints", "a shipped name with its words swapped (ign-mnist)", lambda: checkpoints.load("ign-mnist"),
+         "did you mean 'mnist-ign'\\?"),
+    Case("results", "a study's summary file cut off", damaged_summary,
+         "compare-2d.json cannot be read.*cut off\\? Restore it with `git checkout"),
+    Case("results", "a study's run file edited by hand, read by a summary", damaged_run_record,
+         "ring-ign-s0.json cannot be read.*Delete it to rerun that run"),
     Case("checkpoints", "saving to model.pt", lambda tmp: checkpoints.save(models.build("mlp-ign"), tmp / "m.pt"),
          "ending in .safetensors"),
     # the lab's session (08)
@@ -493,6 +563,13 @@ CASES = [
     Case("lab", "Session.step(2.5)", lambda: lab.Session().step(2.5), "the number of steps must be a whole number"),
     Case("lab", "the digits IGN loaded into the 2D lab", lambda: lab.Session().reset(checkpoint="ign-digits"),
          "'ign-digits' is a conv-ign.*one of: ign-2d-circles"),
+    Case("lab", "Session with a setting that does not exist (lrr=0.1)", lambda: lab.Session(lrr=0.1),
+         "Unknown setting 'lrr' \\(did you mean 'lr'\\?\\)"),
+    Case("lab", "Session(model='GAN', d_steps=0.5)", lambda: lab.Session(model="GAN", d_steps=0.5),
+         "D steps per G step must be a whole number >= 1, got 0.5"),
+    Case("lab", "a 2D IGN checkpoint loaded into the lab's GAN",
+         lambda: lab.Session(model="GAN").reset(checkpoint="ign-2d-ring"),
+         "'ign-2d-ring' is a mlp-ign and the model is GAN"),
     Case("lab", "the lab's lr box set to 0 (the other boxes still work)", lambda: lab_box("lr", 0.0),
          "refused lr: the learning rate must be > 0 and <= 0.1.*lambda_rec = 10: applied"),
     Case("lab", "the lab's D:G box set to 0 for the GAN", lambda: lab_box("d_steps", 0, model="GAN"),

@@ -16,7 +16,7 @@ QUIET = dict(log=lambda *args, **kwargs: None)
 
 # --- a tiny study, registered only in the test session: resume and --force without training ----------------
 
-def tiny_grid(fast=False):
+def tiny_grid(fast=False, root=None):
     return [{"key": f"tiny-s{seed}", "config": {"seed": seed, "size": 3 if fast else 5}} for seed in range(3)]
 
 
@@ -254,7 +254,10 @@ def test_compare_digits_fast_has_every_model_budget_and_measure(digits_fast):
     from ign_lessons.studies import compare_digits
     records, root = digits_fast
     assert {r["config"]["model"] for r in records} == set(compare_digits.MODELS)
-    assert {b for r in records for b in r["config"]["budgets"]} == {"equal-steps", "equal-time"}
+    assert {b for r in records for b in r["config"]["budgets"]} == {"equal-steps", "equal-time", "sweep", "long"}
+    swept = {(r["config"]["model"], r["config"]["setting"]) for r in records if "sweep" in r["config"]["budgets"]}
+    assert swept == {(m, f"x{f:g}") for m in compare_digits.SWEPT for f in compare_digits.SWEEP}
+    assert {r["config"]["model"] for r in records if "long" in r["config"]["budgets"]} == set(compare_digits.LONG)
     for r in records:
         m, t = r["metrics"], r["timings"]
         assert m["fd_trace"][-1][0] == r["config"]["steps"] and m["losses"] and m["parameters"] > 0
@@ -273,3 +276,14 @@ def test_the_digits_success_rule():
     assert metrics.is_digits_success(fd=30.0, floor=15.0, classes=9)
     assert not metrics.is_digits_success(fd=30.1, floor=15.0, classes=10)   # just over 2x the floor
     assert not metrics.is_digits_success(fd=16.0, floor=15.0, classes=8)    # a class missing too many
+
+
+def test_the_digits_sweep_multiplies_only_the_swept_setting():
+    from ign_lessons.studies import compare_digits
+    for model, factor in ((m, f) for m in compare_digits.SWEPT for f in compare_digits.SWEEP):
+        base, swept = compare_digits.MODELS[model], compare_digits.with_factor(model, factor)
+        changed = {k for k in base if base[k] != swept[k]}
+        expected = {"gan": {"lr_g", "lr_d"}, "ebgan": {"margin"}}.get(model, {"weights"})
+        assert changed == expected, (model, changed)
+        if "weights" in changed:
+            assert swept["weights"][:2] == base["weights"][:2] and swept["weights"][2] == base["weights"][2] * factor

@@ -43,6 +43,7 @@ KEYS = {"IGN": ("weights", "distance", "clamp", "source", "lr", "batch"),
         "split IGN": ("weights", "distance", "source", "lr", "batch"),
         "GAN": ("loss", "optimiser", "lr_g", "lr_d", "d_steps", "latent", "batch")}
 STRUCTURAL = ("model", "dataset", "seed", "source", "batch", "latent", "optimiser")
+SETTINGS = tuple(dict.fromkeys(("model", "dataset", "seed", *(k for keys in KEYS.values() for k in keys))))
 
 
 class LabError(CourseError):
@@ -73,6 +74,8 @@ def check_settings(s):
         raise LabError(f"choose a data set: one of {', '.join(DATASETS)}.")
     if s["dataset"] not in DATASETS:
         raise LabError(f"unknown data set {s['dataset']!r}; choose one of {', '.join(DATASETS)}.")
+    for key in s:
+        checks.choice("setting", key, SETTINGS, error=LabError)
     out = {"model": model, "dataset": s["dataset"], "seed": checks.whole("the seed", s.get("seed"), error=LabError)}
     missing = [k for k in KEYS[model] if k not in s]
     if missing:
@@ -105,7 +108,7 @@ def check_settings(s):
     out["source"] = s["source"]
     if model == "IGN":
         clamp = checks.number("the clamp scale a (the paper's value is 1.5)", s.get("clamp"), low=0, low_open=True,
-                              none="no clamp (untick it)", error=LabError)
+                              none="no clamp, the box unticked", error=LabError)
         out["clamp"] = None if clamp is None else float(clamp)
     return out
 
@@ -124,7 +127,7 @@ class Session:
         self.kept = {}          # model -> its settings when it was last left
         self.checkpoint = None  # where Reset goes back to (None: fresh weights from the seed)
         self.alarm = None       # a message once training diverged
-        self.settings = check_settings({**(settings or default_settings()), **changes})
+        self.settings = check_settings({**(settings or default_settings(changes.get("model", "IGN"))), **changes})
         self.reset()
 
     # --- making and changing the model -----------------------------------------------------------------
@@ -465,11 +468,7 @@ class Session:
             last = {k: v[-1] for k, v in self.trace.items() if isinstance(v, list) and v}
             written = []
             for net, where in zip(self.nets, (target, target.with_name(target.stem + "-discriminator.safetensors"))):
-                try:
-                    checkpoints.save(net, where, config=config, seed=s["seed"], steps=self.steps, metrics=last)
-                except OSError as error:
-                    raise LabError(f"could not write {where}: {error.strerror or error}; choose another folder "
-                                   "or file name.") from error
+                checkpoints.save(net, where, config=config, seed=s["seed"], steps=self.steps, metrics=last)
                 written.append(where)
         return written
 

@@ -64,8 +64,9 @@ def recipe(name):
 
 @dataclass(frozen=True)
 class Study:
-    """A named grid of runs. `grid(fast)` -> [{"key": str, "config": dict}] (the key names the run's file,
-    the config is JSON and holds "seed"); `run(config)` -> {"metrics": {...}, "timings": {...}, ...}, a
+    """A named grid of runs. `grid(fast, root)` -> [{"key": str, "config": dict}] (the key names the run's file,
+    the config is JSON and holds "seed"; root is the results folder the study writes to, where a grid that
+    builds on another study's summary reads it); `run(config)` -> {"metrics": {...}, "timings": {...}, ...}, a
     module-level function (it is pickled to the workers); `summarize(records, fast)` -> the summary's
     payload, from the run records; `budget`: the full study's time budget, in words."""
 
@@ -248,7 +249,7 @@ def run_study(name, fast=False, force=False, jobs=1, scheduler=None, root=None, 
     shipped = root is None and not fast  # only the full study, into data/results/, ships checkpoints
     root = Path(root) if root is not None else results.path(label).parent
     folder = root / label
-    runs = spec.grid(fast)
+    runs = spec.grid(fast, root)
     keys = [run["key"] for run in runs]
     if len(set(keys)) != len(keys):
         raise StudyError(f"study {name!r} lists some runs twice: {sorted({k for k in keys if keys.count(k) > 1})}")

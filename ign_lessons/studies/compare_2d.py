@@ -92,7 +92,7 @@ def time_steps(model, steps=STEPS):
     return max(10, int(round(steps * MS_PER_STEP["ign"] / MS_PER_STEP[model] / 10)) * 10)
 
 
-def grid(fast=False):
+def grid(fast=False, root=None):
     """The runs: every model x data set x seed, at SWEEP on equal steps, and at its defaults on equal time."""
     steps, datasets, seeds = (FAST_STEPS, FAST_DATASETS, FAST_SEEDS) if fast else (STEPS, DATASETS, SEEDS)
     runs = {}

@@ -24,11 +24,18 @@ distance is at most 2x the real-data floor (the rule is defined once, beside the
   3.0: 1.57x, 10, but an L1 energy of images in [-1, 1] never exceeds 2, so a margin of 3 is a hinge
   that never closes (D's loss is unbounded below). The least tuned of the six.
 
+- `ign-tight-20`: the same with lambda_t = 20, the best recipe without the coverage term in 06's remedies
+  study (ten classes on every seed there).
+
 Two more runs answer questions of IGN_NOTES section 4 that no model above asks:
 - `ign-tight-no-rec`: ign-tight with lambda_rec = 0 (is the reconstruction of real data, f(x) ~ x,
   what makes IGN train at all?);
 - `ign-tight-8d`: ign-tight from an 8-dimensional source (data.image_source("subspace")), as a
   GAN's latent space is low-dimensional (can IGN map a low-dimensional source onto the data?).
+
+**Sweep.** As on 2D, the GAN, ign-tight, split IGN and EBGAN also run with their most sensitive setting
+(SWEPT: the learning rates, lambda_t, the margin) times each of SWEEP, over SWEEP_SEEDS, at equal steps.
+**Long runs.** ign-tight and split IGN also train LONG_STEPS steps over SWEEP_SEEDS, to see where each settles.
 
 **Budgets.** *Equal steps*: every run takes STEPS updates. *Equal time*: the GAN, ign-coverage,
 split IGN and EBGAN also run for the step count that takes as long as STEPS steps of ign-tight
@@ -58,15 +65,19 @@ MODELS = {
     "split-ign": {"kind": "split-ign", **{k: v for k, v in IGN_BASE.items() if k != "clamp"}, **TIGHT},
     "ebgan": {"kind": "ebgan", "generator": GAN["generator"], "margin": 1.0, "distance": "l1", "lr_g": 2e-4,
               "lr_d": 2e-4, "batch": 64, "betas": (0.5, 0.999)},
+    "ign-tight-20": {"kind": "ign", **IGN_BASE, **TIGHT, "weights": (20, 20, 20)},
     "ign-tight-no-rec": {"kind": "ign", **IGN_BASE, **TIGHT, "weights": (0, 20, 10)},
     "ign-tight-8d": {"kind": "ign", **IGN_BASE, **TIGHT, "source": "subspace", "dims": 8},
 }
-MAIN = ("gan", "ign-paper", "ign-tight", "ign-coverage", "split-ign", "ebgan")
+MAIN = ("gan", "ign-paper", "ign-tight", "ign-tight-20", "ign-coverage", "split-ign", "ebgan")
 EQUAL_TIME = ("gan", "ign-coverage", "split-ign", "ebgan")  # ign-paper costs what ign-tight costs
 TIME_REFERENCE = "ign-tight"
 
 STEPS, FAST_STEPS = 3000, 20
 SEEDS, FAST_SEEDS = (0, 1, 2, 3, 4), (0,)
+SWEEP, SWEEP_SEEDS, FAST_SWEEP_SEEDS = (0.4, 2.5), (0, 1, 2), (0,)
+SWEPT = {"gan": "learning rates", "ign-tight": "lambda_t", "split-ign": "lambda_t", "ebgan": "margin"}
+LONG, LONG_STEPS, FAST_LONG_STEPS = ("ign-tight", "split-ign"), 8000, 40
 TRACE_EVERY, FAST_TRACE_EVERY, BLOCK = 500, 10, 50
 EVAL_SAMPLES, EVAL_SEED, KEEP = 1000, 1, 16
 
@@ -82,7 +93,7 @@ def time_steps(model, steps=STEPS):
     return max(10, int(round(steps * MS_PER_STEP[TIME_REFERENCE] / MS_PER_STEP[model] / 10)) * 10)
 
 
-def grid(fast=False):
+def grid(fast=False, root=None):
     """Every model at equal steps, and the EQUAL_TIME models at equal time, over the seeds."""
     steps, seeds = (FAST_STEPS, FAST_SEEDS) if fast else (STEPS, SEEDS)
     runs = {}
@@ -98,7 +109,34 @@ def grid(fast=False):
                     "model": model, "steps": n_steps, "budgets": [budget], "seed": seed, "settings": MODELS[model],
                     "trace_every": FAST_TRACE_EVERY if fast else TRACE_EVERY, "eval_samples": EVAL_SAMPLES,
                     "eval_seed": EVAL_SEED, "keep": KEEP}}
+    extra = {"trace_every": FAST_TRACE_EVERY if fast else TRACE_EVERY, "eval_samples": EVAL_SAMPLES,
+             "eval_seed": EVAL_SEED, "keep": KEEP}
+    for seed in FAST_SWEEP_SEEDS if fast else SWEEP_SEEDS:
+        for model in SWEPT:
+            for factor in SWEEP:
+                key = f"{model}-x{factor:g}-{steps}steps-s{seed}"
+                runs[key] = {"key": key, "config": {
+                    "model": model, "steps": steps, "budgets": ["sweep"], "setting": f"x{factor:g}", "seed": seed,
+                    "settings": with_factor(model, factor), **extra}}
+        for model in LONG:
+            n_steps = FAST_LONG_STEPS if fast else LONG_STEPS
+            key = f"{model}-{n_steps}steps-s{seed}"
+            runs[key] = {"key": key, "config": {"model": model, "steps": n_steps, "budgets": ["long"], "seed": seed,
+                                                "settings": MODELS[model], **extra}}
     return list(runs.values())
+
+
+def with_factor(model, factor):
+    """The settings of `model` with its SWEPT setting multiplied by `factor`."""
+    s = dict(MODELS[model])
+    if model == "gan":
+        s["lr_g"], s["lr_d"] = s["lr_g"] * factor, s["lr_d"] * factor
+    elif model == "ebgan":
+        s["margin"] = s["margin"] * factor
+    else:
+        wr, wi, wt = s["weights"]
+        s["weights"] = (wr, wi, wt * factor)
+    return s
 
 
 def _source(settings, images):
@@ -208,6 +246,7 @@ def summarize(records, fast=False):
     for r in records:
         c, m, t = r["config"], r["metrics"], r["timings"]
         rows.append({"key": r["key"], "model": c["model"], "steps": c["steps"], "budgets": c["budgets"],
+                     "setting": c.get("setting", "default"),
                      "seed": c["seed"], **{k: m[k] for k in m if k != "shares"}, "shares": m["shares"],
                      "seconds_per_step": t["seconds_per_step"], "step_peak_bytes": t["step_peak_bytes"],
                      "held_bytes": t["held_bytes"], "samples": r["samples"]})
@@ -229,7 +268,8 @@ def summarize(records, fast=False):
                           "step_peak_bytes": max(g["step_peak_bytes"] for g in group),
                           "held_bytes": group[0]["held_bytes"]})
     steps = FAST_STEPS if fast else STEPS
-    return {"rows": rows, "table": table, "models": MODELS, "main": list(MAIN),
+    return {"rows": rows, "table": table, "models": MODELS, "main": list(MAIN), "swept": SWEPT,
+            "sweep": [f"x{factor:g}" for factor in SWEEP], "long_steps": FAST_LONG_STEPS if fast else LONG_STEPS,
             "budget": {"equal_steps": steps, "equal_time_steps": {m: time_steps(m, steps) for m in EQUAL_TIME},
                        "time_reference": TIME_REFERENCE, "ms_per_step": MS_PER_STEP, "measured_on": MEASURED_ON},
             "success": "at least 9 of 10 classes hold >= 3% of the samples and FD <= 2x the real-data floor "
@@ -262,7 +302,7 @@ def probe_ebgan_margins(margins=(0.1, 0.3, 1.0, 3.0), steps=1500, seed=0):
 
 
 study("compare-digits", grid=grid, summarize=summarize,
-      budget="at most 45 minutes on 2 cores (--jobs 2); --fast: about 30 s")(run)
+      budget="at most 90 minutes on 2 cores (--jobs 2); --fast: about 1 minute")(run)
 
 
 @recipe("compare-digits")

@@ -156,7 +156,7 @@ def train_run(config):
 
 # --- the screen: every candidate, one seed, short, scored on the validation split ---------------------------
 
-def screen_grid(fast):
+def screen_grid(fast, root=None):
     names = FAST["candidates"] if fast else list(CANDIDATES)
     steps = FAST["screen"] if fast else SCREEN_STEPS
     n = FAST["samples"] if fast else EVAL_SAMPLES
@@ -191,18 +191,18 @@ study("mnist-screen", grid=screen_grid, summarize=summarize_screen,
 
 # --- the study: the chosen recipes and the GAN over seeds, scored on test -----------------------------------
 
-def chosen(fast):
-    """The screen's choice (its summary must exist: run `study mnist-screen` first)."""
+def chosen(fast, root=None):
+    """The screen's choice (its summary must exist, in the results folder `root`: run `study mnist-screen` first)."""
     name = "mnist-screen-fast" if fast else "mnist-screen"
     try:
-        return results.load(name)["results"]["choice"]
+        return results.load(name, root)["results"]["choice"]
     except Exception:
         raise StudyError(f"the MNIST study runs the recipes its screen chose on the validation split; run "
                          f"`python3 course.py study mnist-screen{' --fast' if fast else ''}` first.") from None
 
 
-def study_grid(fast):
-    choice = chosen(fast)
+def study_grid(fast, root=None):
+    choice = chosen(fast, root)
     steps, gan_steps, every = (FAST["steps"], FAST["gan"], FAST["every"]) if fast else (STEPS, GAN_STEPS, EVERY)
     n, seeds = (FAST["samples"], FAST["seeds"]) if fast else (EVAL_SAMPLES, SEEDS)
     roles = {}
@@ -259,7 +259,9 @@ def summarize_study(records, fast):
             if "images_at_keep" in r:
                 row["images_at_equal_steps"] = r["images_at_keep"]
         rows.append(row)
-    return {"rows": rows, "choice": chosen(fast), "seeds": sorted(gans), "network": NETWORK,
+    choice = {r["config"]["role"]: r["config"]["recipe"] for r in records if r["config"]["model"] == "ign"}
+    choice["shipped"] = next(r["config"]["recipe"] for r in records if r["config"].get("ship") == "mnist-ign")
+    return {"rows": rows, "choice": choice, "seeds": sorted(gans), "network": NETWORK,
             "ign_base": _jsonable(IGN_BASE), "gan": _jsonable(GAN),
             "eval": {"images": records[0]["config"]["samples"], "sampling_seed": EVAL_SEED, "split": "test"}}
 

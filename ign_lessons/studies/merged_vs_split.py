@@ -244,7 +244,7 @@ ROBUSTNESS_SEEDS = (0, 1)
 FAST_STEPS = 40
 
 
-def grid(fast=False):
+def grid(fast=False, root=None):
     """The runs of the study "merged-vs-split": MAIN settings x data x seeds x variants, then ROBUSTNESS."""
     seeds = {"ring": (0,)} if fast else STUDY_SEEDS
     runs = []
