@@ -252,6 +252,12 @@ def broken_run_file(tmp):
     studies.run_study("compare-2d", fast=True, root=tmp, log=lambda *a, **k: None)
 
 
+def headline_before_its_selection(tmp):
+    """digits-headline run into a results folder where digits-select has not run."""
+    from ign_lessons import studies
+    studies.run_study("digits-headline", fast=True, root=tmp, log=lambda *a, **k: None)
+
+
 def grade_a_text_file_and_a_notebook(tmp):
     """A file that is not a notebook among the ones to grade: it is named, and the others are still graded."""
     import nbformat
@@ -616,6 +622,9 @@ CASES = [
     Case("environment", "IGN_LESSONS_DATA=/nowhere", lambda: runtime.data_folder(),
          "IGN_LESSONS_DATA='/nowhere' is not the course's data", (("IGN_LESSONS_DATA", "/nowhere"),)),
     # command lines: python -m ign_lessons, course.py, course.py html
+    Case("studies", "digits-headline before digits-select has run", headline_before_its_selection,
+         "the headline trains the recipe chosen on the validation split; run `python3 course.py study "
+         "digits-select --fast` first"),
     Case("command line", "a study resumed over a run file edited by hand", broken_run_file,
          "compare-2d-fast/.*json cannot be read.*Delete it to rerun that run"),
     Case("command line", "a study writing to a folder it may not write",

@@ -223,6 +223,15 @@ def study_label(name, fast=False):
     return f"{name}-fast" if fast else name
 
 
+def earlier_summary(name, fast, root, why):
+    """The summary ("results") of study `name` that another study builds on, read from the results folder `root`
+    (None: data/results/); a missing one raises StudyError saying `why` it is needed and to run it first."""
+    try:
+        return results.load(study_label(name, fast), root)["results"]
+    except Exception:
+        raise StudyError(f"{why}; run `python3 course.py study {name}{' --fast' if fast else ''}` first.") from None
+
+
 def _recorded_config(path):
     """The config a run's file records, or None when there is no file yet; a file that no longer parses is
     named, with what to do (a study never overwrites what it cannot read)."""

@@ -18,9 +18,9 @@ import time
 
 import torch
 
-from .. import data, metrics, models, results, train
+from .. import data, metrics, models, train
 from ..losses import Coverage, IGNWeights
-from . import StudyError, study
+from . import earlier_summary, study
 from .compare_digits import MS_PER_STEP
 from .digits import GAN, build_gan
 from .ign_digits import BASE, CONDITIONS, SHIPPED, _jsonable, build, encode_images
@@ -158,12 +158,8 @@ study("digits-select", grid=select_grid, summarize=summarize_select,
 
 def chosen(fast, root=None):
     """The recipe digits-select chose (its summary must exist, in the results folder `root`)."""
-    name = "digits-select-fast" if fast else "digits-select"
-    try:
-        return results.load(name, root)["results"]["choice"]
-    except Exception:
-        raise StudyError(f"the headline trains the recipe chosen on the validation split; run "
-                         f"`python3 course.py study digits-select{' --fast' if fast else ''}` first.") from None
+    return earlier_summary("digits-select", fast, root, "the headline trains the recipe chosen on the validation "
+                                                        "split")["choice"]
 
 
 def headline_grid(fast, root=None):

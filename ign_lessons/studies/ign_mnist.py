@@ -20,7 +20,7 @@ import torch
 
 from .. import checkpoints, data, metrics, models, results, runtime, train
 from ..losses import Coverage, IGNWeights
-from . import StudyError, recipe, study
+from . import earlier_summary, recipe, study
 from .ign_digits import _jsonable, decode_images, encode_images  # noqa: F401  (09 decodes the kept samples)
 
 NETWORK = {"size": 28, "width": 32, "latent": 64}
@@ -193,12 +193,8 @@ study("mnist-screen", grid=screen_grid, summarize=summarize_screen,
 
 def chosen(fast, root=None):
     """The screen's choice (its summary must exist, in the results folder `root`: run `study mnist-screen` first)."""
-    name = "mnist-screen-fast" if fast else "mnist-screen"
-    try:
-        return results.load(name, root)["results"]["choice"]
-    except Exception:
-        raise StudyError(f"the MNIST study runs the recipes its screen chose on the validation split; run "
-                         f"`python3 course.py study mnist-screen{' --fast' if fast else ''}` first.") from None
+    return earlier_summary("mnist-screen", fast, root, "the MNIST study runs the recipes its screen chose on the "
+                                                       "validation split")["choice"]
 
 
 def study_grid(fast, root=None):
