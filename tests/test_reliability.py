@@ -119,6 +119,7 @@ from IPython.core.interactiveshell import InteractiveShell
 shell = InteractiveShell.instance()
 shell.run_cell('''
 import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a kernel, even where the shell ignores Ctrl-C
 from ign_lessons import data, train
 points, done = data.toy2d("ring", 64), []
 def press_ctrl_c(i, history):
@@ -147,7 +148,11 @@ def ctrl_c_during_training():
     def press_ctrl_c(i, history):
         if i == 30:
             signal.raise_signal(signal.SIGINT)  # what Ctrl-C does: Python raises KeyboardInterrupt
-    f, history = ign(steps=200, every=10, callback=press_ctrl_c)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job may ignore SIGINT
+    try:
+        f, history = ign(steps=200, every=10, callback=press_ctrl_c)
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert history.interrupted == 31 and len(history["loss"]) == 31 and train.finite_weights([f])
     return history.stopped
 
