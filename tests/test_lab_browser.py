@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "build" / "browser"
 LAB = ".ign-lab"
 MIN_FPS = float(os.environ.get("IGN_LESSONS_LAB_MIN_FPS", "3"))  # Play keeps drawing; 20 on a quiet machine
-MIN_STEPS = 100       # IGN's training steps per second during Play
+MIN_STEPS = float(os.environ.get("IGN_LESSONS_LAB_MIN_STEPS", "10"))  # IGN steps/s in Play; 100 when quiet
 MAX_STEP_MS = 150     # a Step on screen
 MAX_FIRST_FRAME = 2.0  # seconds from the lab's cell to its first frame, during Run All
 
