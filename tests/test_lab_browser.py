@@ -15,8 +15,8 @@ SHOTS = ROOT / "build" / "browser"
 LAB = ".ign-lab"
 MIN_FPS = float(os.environ.get("IGN_LESSONS_LAB_MIN_FPS", "3"))  # Play keeps drawing; 20 on a quiet machine
 MIN_STEPS = float(os.environ.get("IGN_LESSONS_LAB_MIN_STEPS", "10"))  # IGN steps/s in Play; 100 when quiet
-MAX_STEP_MS = 150     # a Step on screen
-MAX_FIRST_FRAME = 2.0  # seconds from the lab's cell to its first frame, during Run All
+MAX_STEP_MS = float(os.environ.get("IGN_LESSONS_LAB_MAX_STEP_MS", "1000"))  # a Step on screen; 150 when quiet
+MAX_FIRST_FRAME = float(os.environ.get("IGN_LESSONS_LAB_MAX_FIRST_FRAME", "5"))  # s, during Run All; 2 when quiet
 
 
 def frames(page):
