@@ -1,9 +1,7 @@
 """Command line: `python -m ign_lessons retrain|study|benchmark|explore-page|handout|grade|nbgrader ...` (--help)."""
 import argparse
-import difflib
 import errno
 import sys
-import time
 from pathlib import Path
 
 from . import checkpoints, checks, studies
@@ -93,9 +91,15 @@ def write_app(path, kernel="ign-lessons"):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m ign_lessons")
     sub = parser.add_subparsers(dest="command", required=True)
-    retrain = sub.add_parser("retrain", help="regenerate shipped checkpoints and study results in data/")
-    retrain.add_argument("names", nargs="*", help="recipes to run (default: all)")
-    retrain.add_argument("--list", action="store_true", help="list the recipes and stop")
+    retrain = sub.add_parser("retrain", help="regenerate every shipped checkpoint and study result in data/",
+                             description="Rerun every study (or those named), each after the studies whose files "
+                             "it reads, into data/; says how long each took.")
+    retrain.add_argument("names", nargs="*", help="studies to rerun (default: all; see --list)")
+    retrain.add_argument("--list", action="store_true", help="list the studies in the order retrain runs them")
+    retrain.add_argument("--resume", action="store_true", help="keep the runs whose results file exists")
+    retrain.add_argument("--jobs", type=int, default=None, metavar="N",
+                         help=f"local processes, one torch thread each (default {studies.default_jobs()})")
+    retrain.add_argument("--device", default="cpu", help="where the runs compute: cpu (default), cuda, cuda:1, mps")
     run = sub.add_parser("study", help="run a named study (a grid of runs over seeds), locally or on a Dask cluster",
                          description="Run a named study: each run writes data/results/NAME/KEY.json (config, seed, "
                          "environment, metrics, timings, git revision), the study writes data/results/NAME.json. "
@@ -110,6 +114,12 @@ def main(argv=None):
     run.add_argument("--scheduler", metavar="tcp://host:port",
                      help="run on the Dask cluster of this scheduler instead (dask.distributed)")
     run.add_argument("--out", metavar="DIR", help="results folder (default: the course's data/results)")
+    run.add_argument("--run", action="append", metavar="KEY", dest="keys",
+                     help="run only this run of the grid (repeatable; its file name without .json); the summary "
+                          "is written once every run is done")
+    run.add_argument("--device", default="cpu",
+                     help="where every run computes: cpu (default: the same bits on every machine of one CPU "
+                          "family), cuda, cuda:1, mps; recorded in each run's file")
     bench = sub.add_parser("benchmark", help="time a training step of each model, as ratios in one run")
     bench.add_argument("--lab", action="store_true",
                        help="only the idempotence lab: one Step with its redraw, and Play's redraws per second")
@@ -160,30 +170,29 @@ def dispatch(parser, sub, args):
             from .studies import benchmark
             benchmark.main(lab=lab, quality=args.quality)
         return 0
-    recipes = studies.discover()
     if args.list:
-        print("\n".join(recipes))
-        return 0
-    for name in args.names:
-        if name not in recipes:
-            close = difflib.get_close_matches(name, recipes, n=1)
-            parser.error(f"unknown recipe {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-                         + f"; known: {', '.join(recipes)}")
-    for name in args.names or list(recipes):
-        start = time.perf_counter()
-        print(f"== {name}", flush=True)
-        recipes[name]()
-        print(f"== {name}: {time.perf_counter() - start:.0f} s", flush=True)
+        return list_studies(studies.discover())
+    try:
+        studies.retrain(args.names, jobs=args.jobs if args.jobs is not None else studies.default_jobs(),
+                        resume=args.resume, device=args.device)
+    except studies.StudyError as error:
+        sub.choices["retrain"].error(str(error))
+    return 0
+
+
+def list_studies(found):
+    """Each study with what it makes and its budget, in the order retrain runs them."""
+    for name, spec in found.items():
+        after = f" (after {', '.join(spec.after)})" if spec.after else ""
+        print(f"{name:<22} {spec.doc}\n{'':<22} full: {spec.budget}{after}")
     return 0
 
 
 def study(parser, args):
     """`python -m ign_lessons study NAME [--fast] [--force] [--jobs N] [--scheduler ADDRESS]`."""
-    studies.discover()
+    found = studies.discover()
     if args.list:
-        for name, spec in sorted(studies.STUDIES.items()):
-            print(f"{name:<18} {spec.doc}\n{'':<18} full: {spec.budget}")
-        return 0
+        return list_studies(found)
     if not args.name:
         parser.error(f"name a study; known: {', '.join(sorted(studies.STUDIES))}")
     if args.scheduler is not None and args.jobs is not None:
@@ -192,7 +201,8 @@ def study(parser, args):
     try:
         studies.run_study(args.name, fast=args.fast, force=args.force,
                           jobs=args.jobs if args.jobs is not None else studies.default_jobs(),
-                          scheduler=args.scheduler, root=args.out)
+                          scheduler=args.scheduler, root=args.out, device=args.device,
+                          keys=args.keys)
     except studies.StudyError as error:
         parser.error(str(error))
     return 0

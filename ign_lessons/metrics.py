@@ -242,6 +242,12 @@ def classifier(name=CLASSIFIER):
     return model
 
 
+def forget_classifiers():
+    """Drop the loaded classifiers and their reference features (after a classifier's checkpoint is rewritten)."""
+    classifier.cache_clear()
+    _reference_features.cache_clear()
+
+
 def _classifier(model, images=None):
     """The classifier `model` names or is; None: the shipped one for the image set of `images`."""
     if model is None:

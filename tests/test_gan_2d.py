@@ -94,6 +94,8 @@ def test_study_settings_and_recipe():
     with pytest.raises(ValueError, match="unknown setting"):
         gan_2d.settings_with(learning_rate=1)
     assert "gan-2d-updates" in studies.discover()
+    (run,) = [r for r in studies.STUDIES["gan-2d-updates"].grid(False) if r["key"] == "v2-s1"]
+    assert run["seed"] == 1 and run["config"] == {"variant": "D 10x slower", "changes": {"lr_d": 1e-4}}
     G, D, history, trace = gan_2d.run(seed=0, steps=4, every=2)
     assert history.steps == 4 and trace.steps == [0, 2, 3]
     summary = gan_2d.summary(G, trace)

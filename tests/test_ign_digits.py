@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from ign_lessons import checkpoints, data, losses, models, train
+from ign_lessons import checkpoints, data, losses, models, studies, train
 from ign_lessons.exercises import param_grads
 from ign_lessons.studies import ign_digits as study
 
@@ -184,19 +184,19 @@ def test_study_settings_and_image_codec(images):
     assert (back - images[:5]).abs().max() < 0.011
 
 
-def test_recipes_write_where_they_are_told(tmp_path):
-    target = tmp_path / "remedies.json"
-    study.make_study(target=target, workers=1, steps=2, seeds=(0,),
-                     conditions=[study.PAPER, "coverage, data source, lt 10"])
-    record = json.loads(target.read_text())
+def test_the_studies_write_where_they_are_told(tmp_path):
+    quiet = dict(log=lambda *a, **k: None, root=tmp_path)
+    record = json.loads(studies.run_study("ign-digits-remedies", fast=True, **quiet).read_text())
     rows = record["results"]["rows"]
-    assert [r["condition"] for r in rows] == [study.PAPER, "coverage, data source, lt 10"]
+    assert [r["condition"] for r in rows] == [study.PAPER, study.TIGHT]
     assert all(len(study.decode_images(r["images"])) == study.KEEP_IMAGES for r in rows)
     assert record["config"]["eval"]["split"] == "test" and record["results"]["gan"]["classes"] >= 9
-    meta = study.make_checkpoint(folder=tmp_path, steps=2, every=1)
-    back = checkpoints.load(tmp_path / "ign-digits.safetensors", map_location="cpu")
-    assert back.source["kind"] == study.SHIPPED["source"] == meta["config"]["recipe"]["source"]
-    assert [c[0] for c in meta["metrics"]["fd_by_step"]] == [1, 2]
+    assert list(record["config"]["conditions"]) == list(study.CONDITIONS) and record["config"]["steps"] == 20
+    studies.run_study("ign-digits", fast=True, **quiet)
+    back = checkpoints.load(tmp_path / "ign-digits-fast-checkpoints" / "ign-digits.safetensors", map_location="cpu")
+    assert back.source["kind"] == study.SHIPPED["source"] == back.meta["config"]["recipe"]["source"]
+    assert [c[0] for c in back.meta["metrics"]["fd_by_step"]] == [10, 20]
+    assert back.meta["config"]["weights"] == [20, 20, 10] and back.meta["config"]["coverage"] == [20, 4]
 
 
 def test_the_shipped_network_draws_from_its_recorded_source():

@@ -113,10 +113,11 @@ def test_threads_restores_the_thread_count():
 
 def test_recipes_are_found_and_write_where_they_are_told(tmp_path):
     shipped = {p.name: p.stat().st_mtime_ns for p in results.path("x").parent.glob("*.json")}
-    recipes = studies.discover()
+    found = list(studies.discover())
     assert {"merged-vs-split", "discriminator-choices", "gan-2d-updates", "ign-2d", "ign-2d-study",
-            "digit-classifier", "gan-digits"} <= set(recipes)
-    assert list(recipes)[0] == "digit-classifier"
+            "digit-classifier", "gan-digits"} <= set(found)
+    for name in found:  # each after the studies whose files it reads
+        assert all(found.index(earlier) < found.index(name) for earlier in studies.STUDIES[name].after)
     target = studies.run_study("merged-vs-split", fast=True, jobs=1, root=tmp_path, log=lambda *a, **k: None)
     record = json.loads(target.read_text())
     payload = record["results"]
@@ -128,8 +129,12 @@ def test_recipes_are_found_and_write_where_they_are_told(tmp_path):
     assert payload["tuned"]["settings"]["weights"] == [20, 20, 1] and payload["settings"]["weights"] == [20, 20, 2.5]
     assert set(payload["time_per_step"]) == set(merged_vs_split.VARIANTS)
     assert set(payload["samples"]) == {f"ring/{v}/0" for v in merged_vs_split.VARIANTS}
-    target = discriminator_choices.make_discriminator_choices(tmp_path / "dc.json", steps=3, seeds=[0], workers=1)
-    assert len(json.loads(target.read_text())["results"]["rows"]) == len(discriminator_choices.ENERGIES)
+    assert set(payload["time_per_step"]) == set(merged_vs_split.VARIANTS)
+    target = studies.run_study("discriminator-choices", fast=True, root=tmp_path, log=lambda *a, **k: None)
+    record = json.loads(target.read_text())
+    assert [r["variant"] for r in record["results"]["rows"]] == list(discriminator_choices.ENERGIES)
+    assert record["config"]["steps"] == 30 and record["config"]["seeds"] == [0]
+    assert set(record["results"]["samples"]) == {f"ring/{e}/0" for e in discriminator_choices.ENERGIES}
     assert {p.name: p.stat().st_mtime_ns for p in results.path("x").parent.glob("*.json")} == shipped
 
 

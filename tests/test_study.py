@@ -17,19 +17,19 @@ QUIET = dict(log=lambda *args, **kwargs: None)
 # --- a tiny study, registered only in the test session: resume and --force without training ----------------
 
 def tiny_grid(fast=False, root=None):
-    return [{"key": f"tiny-s{seed}", "config": {"seed": seed, "size": 3 if fast else 5}} for seed in range(3)]
+    return [{"key": f"tiny-s{seed}", "seed": seed, "config": {"size": 3 if fast else 5}} for seed in range(3)]
 
 
 def tiny_summarize(records, fast=False):
     return {"total": sum(r["metrics"]["value"] for r in records)}
 
 
-def tiny_run(config):
-    value = float(torch.randn(config["size"], generator=torch.Generator().manual_seed(config["seed"])).sum())
+def tiny_run(config, seed):
+    value = float(torch.randn(config["size"], generator=torch.Generator().manual_seed(seed)).sum())
     return {"metrics": {"value": value, "pid": os.getpid()}, "timings": {}}
 
 
-studies.study("tiny-test", grid=tiny_grid, summarize=tiny_summarize, budget="no time")(tiny_run)
+studies.study("tiny-test", grid=tiny_grid, summarize=tiny_summarize, budget="no time", doc="a test")(tiny_run)
 
 
 def _mtimes(folder):
@@ -186,6 +186,14 @@ def _assert_reproduces_shipped_in_substance(name, records):
 
 
 @pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
 def local_fast(tmp_path_factory):
     return _fast_on_the_local_pool("compare-2d", tmp_path_factory.mktemp("local"))
 
@@ -232,12 +240,9 @@ def test_a_resumed_study_gives_the_files_of_a_straight_run(local_fast, tmp_path)
     assert _numbers(results.load_runs("compare-2d-fast", tmp_path)) == _numbers(records)
 
 
-def test_a_dask_local_cluster_gives_the_local_pools_numbers_bit_for_bit(local_fast, tmp_path):
-    distributed = pytest.importorskip("distributed")
+def test_a_dask_local_cluster_gives_the_local_pools_numbers_bit_for_bit(local_fast, cluster, tmp_path):
     records, _ = local_fast
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
-        studies.run_study("compare-2d", fast=True, scheduler=cluster, root=tmp_path, **QUIET)
+    studies.run_study("compare-2d", fast=True, scheduler=cluster, root=tmp_path, **QUIET)
     on_cluster = results.load_runs("compare-2d-fast", tmp_path)
     assert all(r["environment"]["torch_threads"] == 1 for r in on_cluster)
     assert _numbers(on_cluster) == _numbers(records)
@@ -287,3 +292,74 @@ def test_the_digits_sweep_multiplies_only_the_swept_setting():
         assert changed == expected, (model, changed)
         if "weights" in changed:
             assert swept["weights"][:2] == base["weights"][:2] and swept["weights"][2] == base["weights"][2] * factor
+
+
+# --- every study: one interface, a declared grid, a device, resume and a Dask LocalCluster ---------------------
+
+def test_a_run_records_its_device_and_another_device_reruns_it(tmp_path, capsys):
+    studies.run_study("tiny-test", jobs=1, root=tmp_path, **QUIET)
+    record = json.loads((tmp_path / "tiny-test" / "tiny-s0.json").read_text())
+    assert record["device"] == record["environment"]["device"] == "cpu" and "device" not in record["config"]
+    record["device"] = "cuda"  # as if it had run on a GPU: a CPU study must not count it as done
+    (tmp_path / "tiny-test" / "tiny-s0.json").write_text(json.dumps(record))
+    lines = []
+    studies.run_study("tiny-test", jobs=1, root=tmp_path, log=lambda *a, **k: lines.append(a[0]))
+    assert "2 already done, 1 to run" in lines[0] and "(cpu)" in lines[0]
+    for device, message in [("gpu", "--device='gpu' is not a device torch knows"),
+                            ("cuda:7", "--device='cuda:7'")]:
+        with pytest.raises(SystemExit):
+            main(["study", "tiny-test", "--out", str(tmp_path), "--device", device])
+        assert message in capsys.readouterr().err
+    assert os.environ.get("IGN_LESSONS_DEVICE") is None
+
+
+def test_only_the_named_runs_run_and_the_summary_waits_for_all(tmp_path, capsys):
+    studies.run_study("tiny-test", jobs=1, root=tmp_path, keys=["tiny-s1"], **QUIET)
+    assert sorted(p.name for p in (tmp_path / "tiny-test").glob("*.json")) == ["tiny-s1.json"]
+    assert not (tmp_path / "tiny-test.json").exists()
+    studies.run_study("tiny-test", jobs=1, root=tmp_path, keys=["tiny-s0", "tiny-s2"], **QUIET)
+    assert (tmp_path / "tiny-test.json").exists()
+    with pytest.raises(SystemExit):
+        main(["study", "tiny-test", "--out", str(tmp_path), "--run", "tiny-s9"])
+    assert "has no run 'tiny-s9' (did you mean 'tiny-s2'?); its runs: tiny-s0, tiny-s1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_every_study_declares_a_stable_grid_of_json_configs(fast, tmp_path):
+    """What resume relies on: the same runs each time, keys unique, configs that survive their JSON file, whole
+    seeds; and the one run signature, run(config, seed)."""
+    import inspect
+    for name, spec in studies.discover().items():
+        root = results.path("x").parent if not fast or not spec.after or name.startswith("mnist") else None
+        if root is None:
+            continue  # a fast grid that reads a fast summary no one has shipped: checked on the cluster below
+        runs, again = spec.grid(fast, root), spec.grid(fast, root)
+        assert runs == again and runs, name
+        assert len({r["key"] for r in runs}) == len(runs), name
+        for r in runs:
+            assert set(r) == {"key", "seed", "config"} and isinstance(r["seed"], int), (name, r)
+            assert studies.as_json(r["config"]) == r["config"] or studies.as_json(studies.as_json(r["config"])) == \
+                studies.as_json(r["config"]), (name, r["key"])
+        assert list(inspect.signature(spec.run).parameters) == ["config", "seed"], name
+        assert spec.doc and spec.budget, name
+
+
+def test_every_study_runs_on_a_dask_local_cluster_and_resumes(cluster, tmp_path):
+    """Each study's first fast run goes to the cluster and writes its file; asked again, the study finds it done.
+    A study whose grid reads an earlier study's summary gets that summary from the earlier fast study, whole."""
+    import shutil
+    found = studies.discover()
+    whole = {earlier for spec in found.values() for earlier in spec.after if found[earlier].summarize}
+    for name in whole:  # a shipped fast summary serves as it is
+        if results.path(f"{name}-fast").exists():
+            shutil.copy(results.path(f"{name}-fast"), tmp_path)
+    for name, spec in found.items():
+        first = spec.grid(True, tmp_path)[0]["key"]
+        keys = None if name in whole and not (tmp_path / f"{name}-fast.json").exists() else [first]
+        studies.run_study(name, fast=True, scheduler=cluster, root=tmp_path, keys=keys, **QUIET)
+        record = json.loads((tmp_path / f"{name}-fast" / f"{first}.json").read_text())
+        assert record["environment"]["torch_threads"] == 1 and record["device"] == "cpu", name
+        lines = []
+        studies.run_study(name, fast=True, jobs=1, root=tmp_path, keys=[first], log=lambda *a, lines=lines, **k:
+                          lines.append(a[0]))
+        assert "1 runs, 1 already done, 0 to run" in lines[0], (name, lines[0])

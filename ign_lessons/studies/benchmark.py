@@ -113,9 +113,9 @@ def matmul_peak(n=1024, rounds=ROUNDS):
     return 2 * n ** 3 / seconds
 
 
-def _rate_rows(cases, peak):
+def _rate_rows(cases, peak, rounds=ROUNDS, repeats=REPEATS):
     """name -> (step, flop count) timed together; rows of ms per step, GFLOP/s and share of the peak."""
-    seconds = _timed({name: step for name, (step, _) in cases.items()})
+    seconds = _timed({name: step for name, (step, _) in cases.items()}, rounds, repeats)
     rate = {name: count / seconds[name] for name, (_, count) in cases.items()}
     return {name: {"ms_per_step": round(seconds[name] * 1e3, 3), "gflop_per_step": round(count / 1e9, 4),
                    "gflops": round(rate[name] / 1e9, 2), "share_of_peak": round(rate[name] / peak, 4)}

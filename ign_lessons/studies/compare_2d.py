@@ -41,13 +41,12 @@ it asks less on the moons (a curve is a larger target than 8 points) and more on
 Compare models on one data set, not one data set with another.
 """
 import statistics
-import time
 
 import torch
 
 from .. import data, metrics, models, presets, results, train
 from ..losses import IGNWeights
-from . import recipe, run_study, study
+from . import study
 
 _IGN = {"hidden": presets.IGN_2D["hidden"], "weights": tuple(presets.IGN_2D["weights"]),
         **{k: presets.IGN_2D[k] for k in ("lr", "batch", "betas", "distance", "source")}}
@@ -107,9 +106,9 @@ def grid(fast=False, root=None):
                     if key in runs:  # IGN, the time reference, runs once for both budgets
                         runs[key]["config"]["budgets"].append(budget)
                         continue
-                    runs[key] = {"key": key, "config": {
+                    runs[key] = {"key": key, "seed": seed, "config": {
                         "data": name, "model": model, "setting": setting, "factor": factor, "steps": n_steps,
-                        "budgets": [budget], "seed": seed, "settings": with_factor(model, factor),
+                        "budgets": [budget], "settings": with_factor(model, factor),
                         "n_data": N_DATA, "n_eval": N_EVAL, "eval_seed": EVAL_SEED, "keep": KEEP}}
     return list(runs.values())
 
@@ -159,11 +158,11 @@ def evaluate(generator, name, n=N_EVAL, seed=EVAL_SEED):
     return metrics.score_any_2d(torch.nan_to_num(fake, 1e6, 1e6, -1e6), name), fake, finite
 
 
-def run(config):
+def run(config, seed):
     """One run of the study: train, sample N_EVAL points, score them. Numbers only (the engine writes)."""
     c = config
-    samples = data.toy2d(c["data"], c["n_data"], seed=c["seed"])
-    generator, _, history = train_model(c["model"], c["settings"], samples, c["seed"], c["steps"])
+    samples = data.toy2d(c["data"], c["n_data"], seed=seed)
+    generator, _, history = train_model(c["model"], c["settings"], samples, seed, c["steps"])
     score, fake, finite = evaluate(generator, c["data"], c["n_eval"], c["eval_seed"])
     stopped = history.stopped or (None if finite else "non-finite samples")
     return {"metrics": {**score, "steps_done": history.steps, "stopped": stopped},
@@ -242,14 +241,6 @@ def measure_speed(steps=200, rounds=5, name="ring"):
     return {m: round(statistics.median(t), 3) for m, t in times.items()}
 
 
-study("compare-2d", grid=grid, summarize=summarize,
+study("compare-2d", doc='the GAN, IGN, split IGN and EBGAN on the 2D sets at equal steps and equal time (07)',
+      grid=grid, summarize=summarize,
       budget="about 35 minutes on 2 cores (--jobs 2); --fast: about 15 s")(run)
-
-
-@recipe("compare-2d")
-def make_compare_2d():
-    """The full compare-2d study on two local processes (resumes; see `python3 course.py study`)."""
-    start = time.perf_counter()
-    target = run_study("compare-2d", jobs=2)
-    print(format_table(results.load("compare-2d")["results"]["table"]), f"\n({time.perf_counter() - start:.0f} s)")
-    return target

@@ -51,7 +51,7 @@ import torch
 
 from .. import data, metrics, models, train
 from ..losses import Coverage, IGNWeights
-from . import ign_digits, recipe, run_study, study
+from . import ign_digits, study
 from .digits import GAN
 
 DIGITS_NET = {"width": 32, "latent": 32}
@@ -105,8 +105,8 @@ def grid(fast=False, root=None):
                 if key in runs:  # both budgets give the same step count (in fast mode)
                     runs[key]["config"]["budgets"].append(budget)
                     continue
-                runs[key] = {"key": key, "config": {
-                    "model": model, "steps": n_steps, "budgets": [budget], "seed": seed, "settings": MODELS[model],
+                runs[key] = {"key": key, "seed": seed, "config": {
+                    "model": model, "steps": n_steps, "budgets": [budget], "settings": MODELS[model],
                     "trace_every": FAST_TRACE_EVERY if fast else TRACE_EVERY, "eval_samples": EVAL_SAMPLES,
                     "eval_seed": EVAL_SEED, "keep": KEEP}}
     extra = {"trace_every": FAST_TRACE_EVERY if fast else TRACE_EVERY, "eval_samples": EVAL_SAMPLES,
@@ -115,14 +115,14 @@ def grid(fast=False, root=None):
         for model in SWEPT:
             for factor in SWEEP:
                 key = f"{model}-x{factor:g}-{steps}steps-s{seed}"
-                runs[key] = {"key": key, "config": {
-                    "model": model, "steps": steps, "budgets": ["sweep"], "setting": f"x{factor:g}", "seed": seed,
+                runs[key] = {"key": key, "seed": seed, "config": {
+                    "model": model, "steps": steps, "budgets": ["sweep"], "setting": f"x{factor:g}",
                     "settings": with_factor(model, factor), **extra}}
         for model in LONG:
             n_steps = FAST_LONG_STEPS if fast else LONG_STEPS
             key = f"{model}-{n_steps}steps-s{seed}"
-            runs[key] = {"key": key, "config": {"model": model, "steps": n_steps, "budgets": ["long"], "seed": seed,
-                                                "settings": MODELS[model], **extra}}
+            runs[key] = {"key": key, "seed": seed, "config": {"model": model, "steps": n_steps, "budgets": ["long"],
+                                                            "settings": MODELS[model], **extra}}
     return list(runs.values())
 
 
@@ -217,11 +217,11 @@ def _blocks(history, size=BLOCK):
             for name, values in history.items()}
 
 
-def run(config):
+def run(config, seed):
     """One run: train, with the FD every trace_every steps; score; the memory of one more step."""
     c = config
     images = data.digits(split="train")[0]
-    generator, step = make_step(c["settings"], images, c["seed"])
+    generator, step = make_step(c["settings"], images, seed)
     trace = []
 
     def measure(i, history):
@@ -301,11 +301,6 @@ def probe_ebgan_margins(margins=(0.1, 0.3, 1.0, 3.0), steps=1500, seed=0):
     return found
 
 
-study("compare-digits", grid=grid, summarize=summarize,
+study("compare-digits", doc='the GAN, IGN, split IGN and EBGAN on the 8x8 digits, budgets, sweeps and long runs (07)',
+      after=('digit-classifier',), grid=grid, summarize=summarize,
       budget="at most 90 minutes on 2 cores (--jobs 2); --fast: about 1 minute")(run)
-
-
-@recipe("compare-digits")
-def make_compare_digits():
-    """The full compare-digits study on two local processes (resumes; see `python3 course.py study`)."""
-    return run_study("compare-digits", jobs=2)

@@ -1,15 +1,15 @@
 """The digits checkpoints of 02_gan_digits: the quality metric's classifier and the DCGAN.
 
-    python -m ign_lessons retrain digit-classifier gan-digits
+    python3 course.py retrain digit-classifier gan-digits
 
-"digit-classifier" must exist before "gan-digits" is measured (studies.RECIPE_ORDER runs it first).
+"digit-classifier" must exist before "gan-digits" is measured (the study says so: after=...).
 """
 import time
 
 import torch
 
-from .. import checkpoints, data, metrics, models, train
-from . import recipe
+from .. import data, metrics, models, train
+from . import as_json, study
 
 CLASSIFIER_STEPS = 1000
 CLASSIFIER_TRAIN = {"batch": 128, "lr": 3e-3}
@@ -31,54 +31,68 @@ def build_gan(config=GAN):
             models.build("conv-discriminator", **config["discriminator"]))
 
 
-@recipe("digit-classifier")
-def digit_classifier(folder=None):
-    """The quality metric's classifier, trained on the training split only."""
-    steps = CLASSIFIER_STEPS
-    model, history = train.train_classifier(steps=steps, seed=0, **CLASSIFIER_TRAIN)
+def classifier_grid(fast, root=None):
+    return [{"key": "classifier", "seed": 0, "config": {"steps": 20 if fast else CLASSIFIER_STEPS, **CLASSIFIER_TRAIN}}]
+
+
+def train_digit_classifier(config, seed):
+    """The quality metric's classifier, trained on the training split only; shipped as metrics.CLASSIFIER."""
+    train_options = {k: config[k] for k in CLASSIFIER_TRAIN}
+    model, history = train.train_classifier(steps=config["steps"], seed=seed, progress=False, **train_options)
     model = model.cpu()
-    test, train_acc = metrics.accuracy(model, "test"), metrics.accuracy(model, "train")
-    print(f"digit classifier: test accuracy {test:.4f}, train accuracy {train_acc:.4f}")
-    checkpoints.save(model, (folder or checkpoints.folder()) / f"{metrics.CLASSIFIER}.safetensors", seed=0, steps=steps,
-                     config={"trainer": "train.train_classifier", "data": "digits split=train",
-                             **CLASSIFIER_TRAIN, "augment": "random 1-pixel shifts"},
-                     metrics={"test_accuracy": round(test, 4), "train_accuracy": round(train_acc, 4),
-                              "seconds": round(history.seconds, 1)})
-    metrics.classifier.cache_clear()
-    metrics._reference_features.cache_clear()
+    scores = {"test_accuracy": round(metrics.accuracy(model, "test"), 4),
+              "train_accuracy": round(metrics.accuracy(model, "train"), 4), "seconds": round(history.seconds, 1)}
+    return {"metrics": scores, "checkpoint": {
+        "model": model, "name": metrics.CLASSIFIER, "steps": config["steps"], "metrics": scores,
+        "config": {"trainer": "train.train_classifier", "data": "digits split=train", **train_options,
+                   "augment": "random 1-pixel shifts"}}}
 
 
-@recipe("gan-digits")
-def gan_digits(folder=None):
+study("digit-classifier", doc="the digits metric's classifier, checkpoint \"digit-classifier\" (02)",
+      grid=classifier_grid, summarize=None,
+      budget="about 1 minute on 1 core")(train_digit_classifier)
+
+
+def gan_grid(fast, root=None):
+    steps, every = (40, 20) if fast else (GAN_STEPS, GAN_FD_EVERY)
+    return [{"key": "gan", "seed": 0, "config": {**as_json(GAN), "steps": steps, "fd_every": every,
+                                                 "eval_samples": EVAL_SAMPLES}}]
+
+
+def train_gan_digits(config, seed):
     """The DCGAN of 02_gan_digits, trained longer than the notebook does, with its FD along the way."""
-    steps = GAN_STEPS
+    steps, every = config["steps"], config["fd_every"]
     images, _ = data.digits(split="train")
-    torch.manual_seed(0)
-    G, D = build_gan()
+    torch.manual_seed(seed)
+    G, D = build_gan(config)
     curve = []
 
     def measure(done):
-        q = metrics.digits_quality(models.sample(G, EVAL_SAMPLES, seed=1))
+        q = metrics.digits_quality(models.sample(G, config["eval_samples"], seed=1))
         curve.append([done, round(q.fd, 2)])
 
     def after_step(i, history):
         """train_gan calls this after step i + 1 (i counts from 0)."""
-        if (i + 1) % GAN_FD_EVERY == 0 or i + 1 == steps:
+        if (i + 1) % every == 0 or i + 1 == steps:
             measure(i + 1)
 
     measure(0)
     start = time.perf_counter()
-    G, D, history = train.train_gan(images, steps=steps, seed=0, G=G, D=D, callback=after_step,
-                                    every=1, **GAN["train"])
+    G, D, history = train.train_gan(images, steps=steps, seed=seed, G=G, D=D, callback=after_step, every=1,
+                                    progress=False, **{**config["train"], "betas": tuple(config["train"]["betas"])})
     seconds = time.perf_counter() - start
-    q = metrics.digits_quality(models.sample(G.cpu(), EVAL_SAMPLES, seed=1))
-    print(f"gan-digits: {q}")
-    checkpoints.save(G, (folder or checkpoints.folder()) / "gan-digits.safetensors", seed=0, steps=steps,
-                     config={**GAN, "data": "digits split=train", "trainer": "train.train_gan"},
-                     metrics={"fd": round(q.fd, 2), "floor": round(q.floor, 2), "shares": q.shares,
-                              "confidence": round(q.confidence, 4), "classes_over_3pct": q.covered(),
-                              "eval": {"images": q.images, "sample": q.sample, "repeats": q.repeats,
-                                       "sampling_seed": 1},
-                              "fd_by_step": curve, "d_loss_end": round(history.last("d_loss", 200), 4),
-                              "g_loss_end": round(history.last("g_loss", 200), 4),
-                              "seconds": round(seconds, 1)})
+    G = G.cpu()
+    q = metrics.digits_quality(models.sample(G, config["eval_samples"], seed=1))
+    scores = {"fd": round(q.fd, 2), "floor": round(q.floor, 2), "shares": q.shares,
+              "confidence": round(q.confidence, 4), "classes_over_3pct": q.covered(),
+              "eval": {"images": q.images, "sample": q.sample, "repeats": q.repeats, "sampling_seed": 1},
+              "fd_by_step": curve, "d_loss_end": round(history.last("d_loss", 200), 4),
+              "g_loss_end": round(history.last("g_loss", 200), 4), "seconds": round(seconds, 1)}
+    return {"metrics": scores, "checkpoint": {
+        "model": G, "name": "gan-digits", "steps": steps, "metrics": scores,
+        "config": {**{k: config[k] for k in GAN}, "data": "digits split=train", "trainer": "train.train_gan"}}}
+
+
+study("gan-digits", doc='the DCGAN on the 8x8 digits, checkpoint "gan-digits" (02)',
+      grid=gan_grid, summarize=None, after=("digit-classifier",),
+      budget="about 5 minutes on 1 core")(train_gan_digits)

@@ -20,10 +20,10 @@ import torch
 
 from .. import data, metrics, models, train
 from ..losses import Coverage, IGNWeights
-from . import earlier_summary, study
+from . import as_json, earlier_summary, study
 from .compare_digits import MS_PER_STEP
 from .digits import GAN, build_gan
-from .ign_digits import BASE, CONDITIONS, SHIPPED, _jsonable, build, encode_images
+from .ign_digits import BASE, CONDITIONS, SHIPPED, build, encode_images
 
 CANDIDATES = ("paper (N(0, I), lt 2.5)", "data source, lt 10", "data source, lt 20", "frequency source, lt 10",
               "coverage, N(0, I), lt 2.5", "coverage, data source, lt 10")
@@ -70,7 +70,7 @@ def measure(model, split, n, draws):
     return rows
 
 
-def run(config):
+def run(config, seed):
     """One run: the IGN recipe or the GAN trained on config["data"], measured at config["points"] against
     config["split"], with the seconds trained by each point (evaluation not counted)."""
     c = config
@@ -89,19 +89,19 @@ def run(config):
 
     steps = max(c["points"])
     if c["model"] == "gan":
-        torch.manual_seed(c["seed"])
+        torch.manual_seed(seed)
         net, D = build_gan()
         spent["start"] = time.perf_counter()
-        _, _, history = train.train_gan(images, steps=steps, seed=c["seed"], G=net, D=D, progress=False,
+        _, _, history = train.train_gan(images, steps=steps, seed=seed, G=net, D=D, progress=False,
                                         callback=callback, every=1, **GAN["train"])
     else:
         changes = dict(CONDITIONS[c["recipe"]])
-        net = build(c["seed"], changes.pop("source"), images=images)
+        net = build(seed, changes.pop("source"), images=images)
         options = {**BASE, **changes}
         options["coverage"] = Coverage(*options["coverage"]) if "coverage" in options else None
         options["weights"] = IGNWeights(*options["weights"])
         spent["start"] = time.perf_counter()
-        _, history = train.train_ign(images, steps=steps, seed=c["seed"], f=net, progress=False,
+        _, history = train.train_ign(images, steps=steps, seed=seed, f=net, progress=False,
                                      callback=callback, every=1, **options)
     return {"metrics": {"steps": history.steps, "stopped": history.stopped,
                         "parameters": models.count_parameters(net)},
@@ -129,8 +129,8 @@ def select_grid(fast, root=None):
     names = FAST["candidates"] if fast else CANDIDATES
     steps = FAST["select_steps"] if fast else SELECT_STEPS
     seeds, n, draws = (FAST["seeds"], FAST["samples"], FAST["draws"]) if fast else (SELECT_SEEDS, SAMPLES, DRAWS)
-    return [{"key": f"c{i}-seed{seed}", "config": {"model": "ign", "recipe": name, "seed": seed, "data": "fit",
-                                                   "split": "val", "points": [steps], "samples": n,
+    return [{"key": f"c{i}-seed{seed}", "seed": seed, "config": {"model": "ign", "recipe": name, "data": "fit",
+                                                               "split": "val", "points": [steps], "samples": n,
                                                    "draws": list(draws)}}
             for i, name in enumerate(names) for seed in seeds]
 
@@ -147,10 +147,11 @@ def summarize_select(records, fast):
     rows = [{"recipe": r["config"]["recipe"], "seed": r["seed"], "stopped": r["metrics"]["stopped"],
              **point_summary(r["curve"][-1])} for r in records]
     return {"rows": rows, "choice": choose(rows), "rule": choose.__doc__.replace("\n   ", ""),
-            "data": "fit", "split": "val", "candidates": {n: _jsonable(CONDITIONS[n]) for n in CANDIDATES}}
+            "data": "fit", "split": "val", "candidates": {n: as_json(CONDITIONS[n]) for n in CANDIDATES}}
 
 
-study("digits-select", grid=select_grid, summarize=summarize_select,
+study("digits-select", doc="IGN recipes trained on \"fit\" and judged on \"val\": the headline's choice (06)",
+      after=('digit-classifier',), grid=select_grid, summarize=summarize_select,
       budget="about 15 minutes on 2 cores (--jobs 2); --fast: seconds")(run)
 
 
@@ -171,11 +172,11 @@ def headline_grid(fast, root=None):
     runs = []
     for seed in seeds:
         for role, name in roles.items():
-            config = {"model": "ign", "role": role, "recipe": name, "seed": seed, "points": list(points),
+            config = {"model": "ign", "role": role, "recipe": name, "points": list(points),
                       "keep": seed == seeds[0], **common}
-            runs.append({"key": f"{role}-seed{seed}", "config": config})
-        runs.append({"key": f"gan-seed{seed}", "config": {
-            "model": "gan", "role": "gan", "recipe": "GAN of 02", "seed": seed, "keep": seed == seeds[0],
+            runs.append({"key": f"{role}-seed{seed}", "seed": seed, "config": config})
+        runs.append({"key": f"gan-seed{seed}", "seed": seed, "config": {
+            "model": "gan", "role": "gan", "recipe": "GAN of 02", "keep": seed == seeds[0],
             "points": sorted({p for name in roles.values() for p in gan_points(name, points)}), **common}})
     return runs
 
@@ -201,7 +202,7 @@ def summarize_headline(records, fast):
                                   "excess_ratio": round(ign["excess"] / gan["excess"], 3),
                                   "fd_ratio": round(ign["fd"] / gan["fd"], 3),
                                   "clock_ratio": round(gan["train_seconds"] / max(ign["train_seconds"], 1e-9), 3)})
-    return {"recipes": recipes, "changes": {role: _jsonable(CONDITIONS[name]) for role, name in recipes.items()},
+    return {"recipes": recipes, "changes": {role: as_json(CONDITIONS[name]) for role, name in recipes.items()},
             "seeds": seeds, "curves": curves, "table": table,
             "images": {role: runs[role, seeds[0]]["images"] for role in (*recipes, "gan")},
             "ms_per_step": {"gan": MS_PER_STEP["gan"], **{role: step_cost(name) for role, name in recipes.items()}},
@@ -211,5 +212,6 @@ def summarize_headline(records, fast):
                      "split": "test", "metric": "metrics.distance_to_held_out"}}
 
 
-study("digits-headline", grid=headline_grid, summarize=summarize_headline,
-      budget="about 30 minutes on 2 cores (--jobs 2), after digits-select; --fast: seconds")(run)
+study("digits-headline", doc='the chosen IGN recipe, the shipped one and the GAN of 02 on test, at equal budgets (06)',
+      after=('digits-select',), grid=headline_grid, summarize=summarize_headline,
+      budget="about 30 minutes on 2 cores (--jobs 2); --fast: seconds")(run)

@@ -106,17 +106,17 @@ def interpolation(net, seed, pairs, reference):
     return out
 
 
-def run(config):
+def run(config, seed):
     """One model and seed: train it, then measure restoration and interpolation."""
     images = data.digits(split="train")[0]
-    net = train_model(config["model"], config["seed"], config["steps"], images)
-    return {"metrics": {"restoration": restoration(net, config["seed"], images),
-                        "interpolation": interpolation(net, config["seed"], config["pairs"], images)}}
+    net = train_model(config["model"], seed, config["steps"], images)
+    return {"metrics": {"restoration": restoration(net, seed, images),
+                        "interpolation": interpolation(net, seed, config["pairs"], images)}}
 
 
 def grid(fast, root=None):
     steps, seeds, pairs = (FAST["steps"], FAST["seeds"], FAST["pairs"]) if fast else (STEPS, SEEDS, PAIRS)
-    return [{"key": f"{name}-seed{seed}", "config": {"model": name, "seed": seed, "steps": steps, "pairs": pairs}}
+    return [{"key": f"{name}-seed{seed}", "seed": seed, "config": {"model": name, "steps": steps, "pairs": pairs}}
             for name in RECIPES for seed in seeds]
 
 
@@ -140,5 +140,6 @@ def summarize(records, fast):
             "middles": list(MIDDLES)}
 
 
-study("digits-restoration", grid=grid, summarize=summarize,
+study("digits-restoration", doc='projection of corrupted digits and interpolation, IGN against baselines (06)',
+      after=('ign-digits',), grid=grid, summarize=summarize,
       budget="about 20 minutes on 2 cores (--jobs 2); --fast: seconds")(run)

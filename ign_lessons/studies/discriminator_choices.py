@@ -8,9 +8,9 @@ L1 row is merged IGN.
 import torch
 import torch.nn.functional as F
 
-from .. import data, metrics, models, results, runtime, train
-from . import map_runs, recipe
-from .merged_vs_split import SETTINGS, log_row, settings_with, summarize
+from .. import data, metrics, models, results, train
+from . import as_json, map_runs, study
+from .merged_vs_split import SETTINGS, settings_with, summarize
 
 ENERGIES = {
     "L1 distance (IGN)": lambda fy, y: (fy - y).abs().mean(1),
@@ -53,12 +53,32 @@ def run(seeds=range(2), energies=tuple(ENERGIES), name="ring", settings=None, ke
     return {"rows": rows, "samples": kept}
 
 
-@recipe("discriminator-choices")
-def make_discriminator_choices(target=None, steps=SETTINGS["steps"], seeds=range(2), workers=2):
-    """Write data/results/discriminator-choices.json (or `target`): five energies h(f(y), y), 2 seeds."""
-    s = settings_with(steps=steps)
-    with runtime.threads(1):
-        out = run(seeds, tuple(ENERGIES), "ring", s, keep=300, workers=workers, log=log_row)
-    payload = {"rows": out["rows"], "summary": summarize(out["rows"]), "samples": out["samples"]}
-    return results.save(target or results.path("discriminator-choices"), payload,
-                        {**s, "seeds": list(seeds), "data": "ring", "threads": 1})
+SEEDS = (0, 1)
+
+
+def choices_grid(fast, root=None):
+    """Every energy over SEEDS at the merged-vs-split settings (fast: one seed, 30 steps)."""
+    steps, seeds = (30, SEEDS[:1]) if fast else (SETTINGS["steps"], SEEDS)
+    return [{"key": f"e{i}-s{seed}", "seed": seed, "config": {"energy": label, "settings": as_json(settings_with(
+        steps=steps)), "keep": 300}} for seed in seeds for i, label in enumerate(ENERGIES)]
+
+
+def choices_run(config, seed):
+    """One energy from `seed` on the ring: its row (coverage, near share, seconds per step) and 300 samples."""
+    s = {**config["settings"], "weights": tuple(config["settings"]["weights"]),
+         "betas": tuple(config["settings"]["betas"])}
+    row, points = train_and_score("ring", config["energy"], seed, s, keep=config["keep"])
+    return {"metrics": row, "samples": points}
+
+
+def choices_summary(records, fast):
+    rows = [r["metrics"] for r in records]
+    return {"rows": rows, "summary": summarize(rows),
+            "samples": {f"ring/{r['config']['energy']}/{r['seed']}": r["samples"] for r in records}}
+
+
+study("discriminator-choices", doc='five energies h(f(y), y) as the discriminator of one network (05)',
+      grid=choices_grid, summarize=choices_summary,
+      settings=lambda fast: {**as_json(settings_with(steps=30 if fast else SETTINGS["steps"])),
+                             "seeds": list(SEEDS[:1] if fast else SEEDS), "data": "ring", "threads": 1},
+      budget="about 5 minutes on 2 cores (--jobs 2); --fast: seconds")(choices_run)

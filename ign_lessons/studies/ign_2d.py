@@ -1,6 +1,6 @@
 """IGN on the 2D sets of 04_ign_2d: shipped models for every set, and a small study over seeds.
 
-Recipes:
+Studies:
 - "ign-2d": train.train_ign with its defaults on each of data.TOY2D (seed 0), checkpoints
   "ign-2d-<name>" with their scores;
 - "ign-2d-study": the ring over SEEDS for each of CONDITIONS (the default, standard noise, no
@@ -8,9 +8,9 @@ Recipes:
 """
 import torch
 
-from .. import checkpoints, data, losses, metrics, models, results, runtime, train
+from .. import data, losses, metrics, models, train
 from ..losses import IGNWeights
-from . import map_runs, recipe
+from . import as_json, study
 
 N_DATA = 4096           # training points per set
 N_EVAL, EVAL_SEED = 4000, 12345
@@ -63,38 +63,50 @@ def run(name="ring", seed=0, progress=False, **changes):
     return train.train_ign(samples, seed=seed, f=f, progress=progress, **changes)
 
 
-def _condition(condition, seed):
-    f, history = run("ring", seed, **CONDITIONS[condition])
-    row = {"condition": condition, "seed": seed, **score(f, "ring"),
-           "spurious_fixed_area": round(spurious_fixed_area(f, "ring"), 5),
-           "tight_over_rec": round(history.last("tight", 200) / history.last("rec", 200), 3),
-           "seconds": round(history.seconds, 1), "stopped": history.stopped}
-    return row
+def condition_run(config, seed):
+    """One condition of the study on the ring, from `seed`: its scores, its spurious fixed area, tight/rec."""
+    changes = {k: (IGNWeights(*v) if k == "weights" else v) for k, v in config["changes"].items()}
+    f, history = run("ring", seed, steps=config["steps"], **changes)
+    return {"metrics": {"condition": config["condition"], "seed": seed, **score(f, "ring"),
+                        "spurious_fixed_area": round(spurious_fixed_area(f, "ring"), 5),
+                        "tight_over_rec": round(history.last("tight", 200) / history.last("rec", 200), 3),
+                        "seconds": round(history.seconds, 1), "stopped": history.stopped}}
 
 
-@recipe("ign-2d")
-def make_checkpoints(folder=None):
-    """Default IGN on every 2D set (seed 0), one thread, shipped as checkpoints "ign-2d-<name>"."""
-    for name in data.TOY2D:
-        with runtime.threads(1):
-            f, history = run(name, 0)
-        row = {**score(f, name), "seconds": round(history.seconds, 1)}
-        checkpoints.save(f, (folder or checkpoints.folder()) / f"ign-2d-{name}.safetensors",
-                         config={**history.settings, "data": name, "n_data": N_DATA},
-                         seed=0, steps=history.steps, metrics=row)
-        print(name, row, flush=True)
+def study_grid(fast, root=None):
+    """Every CONDITIONS entry on the ring over SEEDS (fast: two conditions, one seed, 40 steps)."""
+    conditions, seeds = (("default", "no tightness"), SEEDS[:1]) if fast else (CONDITIONS, SEEDS)
+    steps = 40 if fast else train.IGN_DEFAULTS["points"]["steps"]
+    return [{"key": f"c{i}-s{seed}", "seed": seed, "config": {"condition": name, "changes": as_json(CONDITIONS[name]),
+                                                             "steps": steps}}
+            for i, name in enumerate(conditions) for seed in seeds]
 
 
-@recipe("ign-2d-study")
-def make_study(target=None, workers=2):
-    """Every CONDITIONS entry on the ring over SEEDS, two one-thread processes at a time."""
-    jobs = [(condition, seed) for condition in CONDITIONS for seed in SEEDS]
-    rows = map_runs(_condition, jobs, workers)
-    for row in rows:
-        print(row, flush=True)
-    config = {"conditions": {k: {n: (list(v) if isinstance(v, tuple) else v) for n, v in c.items()}
-                             for k, c in CONDITIONS.items()},
-              "seeds": list(SEEDS), "defaults": {k: (list(v) if isinstance(v, tuple) else v)
-                                                 for k, v in train.IGN_DEFAULTS["points"].items()},
-              "n_data": N_DATA, "n_eval": N_EVAL, "near_success": metrics.NEAR_SUCCESS}
-    return results.save(target or results.path("ign-2d-study"), {"rows": rows}, config)
+def study_settings(fast):
+    return {"conditions": as_json(CONDITIONS), "seeds": list(SEEDS[:1] if fast else SEEDS),
+            "defaults": as_json(train.IGN_DEFAULTS["points"]), "n_data": N_DATA, "n_eval": N_EVAL,
+            "near_success": metrics.NEAR_SUCCESS}
+
+
+study("ign-2d-study", doc='IGN on the ring: source, tightness and clamp conditions over seeds (04, 08)',
+      grid=study_grid, summarize=lambda records, fast: {"rows": [r["metrics"] for r in records]},
+      settings=study_settings, budget="about 10 minutes on 2 cores (--jobs 2); --fast: seconds")(condition_run)
+
+
+def checkpoint_grid(fast, root=None):
+    steps = 40 if fast else train.IGN_DEFAULTS["points"]["steps"]
+    return [{"key": name, "seed": 0, "config": {"data": name, "steps": steps}} for name in data.TOY2D]
+
+
+def checkpoint_run(config, seed):
+    """train_ign with its defaults on one 2D set, shipped as checkpoint "ign-2d-<set>" with its scores."""
+    name = config["data"]
+    f, history = run(name, seed, steps=config["steps"])
+    row = {**score(f, name), "seconds": round(history.seconds, 1)}
+    return {"metrics": row, "checkpoint": {"model": f, "name": f"ign-2d-{name}", "steps": history.steps, "metrics": row,
+                                           "config": {**as_json(history.settings), "data": name, "n_data": N_DATA}}}
+
+
+study("ign-2d", doc='IGN with its defaults on every 2D set, checkpoints "ign-2d-<set>" (04, 08)',
+      grid=checkpoint_grid, summarize=None,
+      budget="about 5 minutes on 2 cores (--jobs 2)")(checkpoint_run)

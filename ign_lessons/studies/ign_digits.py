@@ -1,24 +1,23 @@
 """IGN on the 8x8 digits (06_ign_digits): the shipped network and the study of remedies for its collapse.
 
-    python -m ign_lessons retrain ign-digits ign-digits-remedies
+    python3 course.py retrain ign-digits ign-digits-remedies
 
-Recipes:
+Studies:
 - "ign-digits": the shipped checkpoint, SHIPPED's recipe trained for SHIP_STEPS steps on the
   training split (seed 0), with its quality measured along the way;
-- "ign-digits-remedies": every CONDITIONS entry over SEEDS for STUDY_STEPS steps, two one-thread
-  processes at a time, scored on the test split with metrics.digits_quality (results
-  "ign-digits-remedies"). Budget: at most 45 minutes on 2 cores (about 20 on the machine that made it).
+- "ign-digits-remedies": every CONDITIONS entry over SEEDS for STUDY_STEPS steps, scored on the test split
+  with metrics.digits_quality (results "ign-digits-remedies"). Budget: at most 45 minutes on 2 cores (about
+  20 on the machine that made it).
 
 Every run trains on data.digits(split="train") only; the metric compares with the test split.
 "d" in the comments is the per-sample L1 distance, mean over pixels.
 """
-import time
 
 import torch
 
-from .. import checkpoints, data, metrics, models, results, train
+from .. import checkpoints, data, metrics, models, train
 from ..losses import Coverage, IGNWeights
-from . import map_runs, recipe
+from . import as_json, study
 
 # The probes' starting point (the paper's CelebA settings as reimplementations give them, batch 128).
 BASE = {"weights": IGNWeights(20, 20, 2.5), "lr": 1e-4, "batch": 128, "betas": (0.5, 0.999), "clamp": 1.5,
@@ -109,79 +108,85 @@ def decode_images(rows):
     return torch.tensor(rows, dtype=torch.float32).reshape(-1, 1, side, side) / 49.5 - 1
 
 
-def _condition(condition, seed, steps=STUDY_STEPS):
-    start = time.perf_counter()
-    f, history = run(seed, steps, **CONDITIONS[condition])
-    row = {"condition": condition, "seed": seed, **score(f), "steps": history.steps,
-           "seconds": round(time.perf_counter() - start, 1), "train_seconds": round(history.seconds, 1),
-           "stopped": history.stopped}
-    if seed == SEEDS[0]:
+def remedies_grid(fast, root=None):
+    """Every CONDITIONS entry over SEEDS (fast: two conditions, one seed, 20 steps), and the GAN of 02 scored alike."""
+    conditions, seeds, steps = ((PAPER, TIGHT), SEEDS[:1], 20) if fast else (CONDITIONS, SEEDS, STUDY_STEPS)
+    runs = [{"key": f"c{i:02d}-seed{seed}", "seed": seed, "config": {"condition": name, "steps": steps,
+                                                                     "keep": seed == SEEDS[0]}}
+            for i, name in enumerate(conditions) for seed in seeds]
+    return runs + [{"key": "gan-of-02", "seed": 0, "config": {"condition": "shipped gan-digits"}}]
+
+
+def remedies_run(config, seed):
+    """One condition and seed, trained and scored (the row of the summary); or the shipped GAN, scored alike."""
+    if config["condition"] == "shipped gan-digits":
+        G = checkpoints.load("gan-digits", map_location="cpu")
+        return {"metrics": quality_row(models.sample(G, EVAL_SAMPLES, seed=EVAL_SEED))}
+    f, history = run(seed, config["steps"], **CONDITIONS[config["condition"]])
+    row = {"condition": config["condition"], "seed": seed, **score(f), "steps": history.steps,
+           "train_seconds": round(history.seconds, 1), "stopped": history.stopped}
+    if config["keep"]:
         row["images"] = encode_images(models.sample(f, KEEP_IMAGES, seed=EVAL_SEED))
-    return row
+    return {"metrics": row}
 
 
-def _jsonable(value):
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
+def remedies_summary(records, fast):
+    """The rows 06 reads (one per condition and seed, with "seconds": the run's clock), the GAN's row, and the
+    study's run time summed over its runs."""
+    rows = [{**r["metrics"], "seconds": r["timings"]["wall_seconds"]} for r in records
+            if r["config"]["condition"] in CONDITIONS]
+    gan = next(r["metrics"] for r in records if r["config"]["condition"] not in CONDITIONS)
+    return {"rows": rows, "gan": gan, "wall_seconds": round(sum(r["timings"]["wall_seconds"] for r in records), 1)}
 
 
-def gan_reference():
-    """The shipped GAN of 02_gan_digits, scored like the IGN runs (1,000 samples, seed EVAL_SEED)."""
-    G = checkpoints.load("gan-digits", map_location="cpu")
-    return quality_row(models.sample(G, EVAL_SAMPLES, seed=EVAL_SEED))
+def remedies_settings(fast):
+    """What 06 quotes of the study: the base recipe, the network, the conditions, seeds, steps and metric."""
+    return {"base": as_json(BASE), "network": NETWORK, "steps": 20 if fast else STUDY_STEPS,
+            "seeds": list(SEEDS[:1] if fast else SEEDS), "conditions": as_json(CONDITIONS),
+            "eval": {"images": EVAL_SAMPLES, "seed": EVAL_SEED, "split": "test"}, "data": "digits split=train"}
 
 
-@recipe("ign-digits-remedies")
-def make_study(target=None, workers=2, steps=STUDY_STEPS, seeds=SEEDS, conditions=None):
-    """Every CONDITIONS entry over SEEDS, two one-thread processes at a time."""
-    start = time.perf_counter()
-    jobs = [(condition, seed, steps) for condition in (conditions or CONDITIONS) for seed in seeds]
-    rows = map_runs(_condition, jobs, workers)
-    for row in rows:
-        print({k: v for k, v in row.items() if k not in ("images", "shares", "ff")}, flush=True)
-    config = {"base": _jsonable(BASE), "network": NETWORK, "steps": steps, "seeds": list(seeds),
-              "conditions": _jsonable(CONDITIONS), "eval": {"images": EVAL_SAMPLES, "seed": EVAL_SEED,
-                                                           "split": "test"},
-              "data": "digits split=train", "workers": workers}
-    payload = {"rows": rows, "gan": gan_reference(), "wall_seconds": round(time.perf_counter() - start, 1)}
-    return results.save(target or results.path("ign-digits-remedies"), payload, config)
+study("ign-digits-remedies", doc='IGN on the digits: remedies for its collapse over seeds (06)',
+      grid=remedies_grid, summarize=remedies_summary, settings=remedies_settings,
+      after=("gan-digits",), budget="about 45 minutes on 2 cores (--jobs 2); --fast: seconds")(remedies_run)
 
 
-@recipe("ign-digits")
-def make_checkpoint(folder=None, steps=SHIP_STEPS, every=SHIP_EVERY, seed=0, recipe_changes=None):
-    """SHIPPED trained for SHIP_STEPS steps (seed 0, one thread), with f's quality every SHIP_EVERY steps."""
-    changes = SHIPPED if recipe_changes is None else recipe_changes
+def ship_grid(fast, root=None):
+    steps, every = (20, 10) if fast else (SHIP_STEPS, SHIP_EVERY)
+    return [{"key": "ign-digits", "seed": 0, "config": {"recipe": as_json(SHIPPED), "steps": steps, "every": every}}]
+
+
+def ship_run(config, seed):
+    """SHIPPED trained for SHIP_STEPS steps, with f's quality every SHIP_EVERY steps; shipped as "ign-digits"."""
+    steps, every = config["steps"], config["every"]
+    changes = {**config["recipe"], "weights": IGNWeights(*config["recipe"]["weights"]),
+               "coverage": Coverage(*config["recipe"]["coverage"])}
     curve = []
 
     def measure(i, history):
         """train_ign calls this after step i + 1."""
         if (i + 1) % every == 0 or i + 1 == steps:
-            row = score(f_holder[0])
-            f_holder[0].train()
+            row = score(f)
+            f.train()
             curve.append([i + 1, row["fd"], row["classes"], row["ff"]["fd"]])
-            print(f"step {i + 1}: FD {row['fd']} classes {row['classes']} | f(f(z)) FD {row['ff']['fd']}", flush=True)
 
     images = data.digits(split="train")[0]
     net, options = settings(**changes)
-    f_holder = [build(seed, images=images, **net)]
-    from .. import runtime
-    with runtime.threads(1):
-        f, history = train.train_ign(images, steps=steps, seed=seed, f=f_holder[0], progress=False,
-                                     callback=measure, every=1, **options)
+    f = build(seed, images=images, **net)
+    f, history = train.train_ign(images, steps=steps, seed=seed, f=f, progress=False, callback=measure, every=1,
+                                 **options)
     f = f.cpu().eval()
     row = score(f)
-    gan = gan_reference()
+    gan = quality_row(models.sample(checkpoints.load("gan-digits", map_location="cpu"), EVAL_SAMPLES, seed=EVAL_SEED))
     row.update({"fd_by_step": curve, "gan_fd": gan["fd"], "fd_over_gan": round(row["fd"] / gan["fd"], 3),
                 "seconds": round(history.seconds, 1), "stopped": history.stopped,
                 "eval": {"images": EVAL_SAMPLES, "sampling_seed": EVAL_SEED, "split": "test"}})
-    print("ign-digits:", {k: v for k, v in row.items() if k not in ("shares", "ff")}, flush=True)
-    config = {"recipe": _jsonable(changes), **_jsonable(options), "network": _jsonable(NETWORK),
-              "data": "digits split=train", "trainer": "train.train_ign",
-              "module": "ign_lessons.studies.ign_digits (SHIPPED, SHIP_STEPS)"}
-    config.pop("weights", None)
-    config["weights"] = list(options["weights"])
-    return checkpoints.save(f, (folder or checkpoints.folder()) / "ign-digits.safetensors", config=config, seed=seed,
-                            steps=history.steps, metrics=row)
+    config = {"recipe": config["recipe"], **as_json(options), "network": NETWORK, "data": "digits split=train",
+              "trainer": "train.train_ign", "module": "ign_lessons.studies.ign_digits (SHIPPED, SHIP_STEPS)"}
+    return {"metrics": row, "checkpoint": {"model": f, "name": "ign-digits", "config": config, "steps": history.steps,
+                                           "metrics": row}}
+
+
+study("ign-digits", doc='the shipped digits IGN, checkpoint "ign-digits" (06)',
+      grid=ship_grid, summarize=None, after=("gan-digits",),
+      budget="about 10 minutes on 1 core")(ship_run)

@@ -13,15 +13,14 @@ Each run records its quality every EVERY steps with the seconds it had trained b
 comparison at equal steps and at equal time. The full study ships the best IGN recipe's seed-0 network
 ("mnist-ign") and the GAN's seed-0 generator ("mnist-gan") as checkpoints.
 """
-import os
 import time
 
 import torch
 
-from .. import checkpoints, data, metrics, models, results, runtime, train
+from .. import data, metrics, models, runtime, train
 from ..losses import Coverage, IGNWeights
-from . import earlier_summary, recipe, study
-from .ign_digits import _jsonable, decode_images, encode_images  # noqa: F401  (09 decodes the kept samples)
+from . import as_json, earlier_summary, study
+from .ign_digits import decode_images, encode_images  # noqa: F401  (09 decodes the kept samples)
 
 NETWORK = {"size": 28, "width": 32, "latent": 64}
 # The paper's settings as 06 uses them (studies.ign_digits.BASE), at batch 64 to halve a step's cost on a CPU.
@@ -95,19 +94,12 @@ def evaluate(model, n, splits=("val", "test")):
     return row
 
 
-def study_device():
-    """The device the studies train on: IGN_LESSONS_DEVICE when it names one (e.g. cuda), else the CPU.
-    A run's config names it only when it is not the CPU."""
-    wanted = os.environ.get("IGN_LESSONS_DEVICE", "").strip()
-    return {"device": wanted} if wanted and wanted != "cpu" else {}
-
-
-def train_run(config):
-    """One run of a study: an IGN recipe or the GAN, trained on the training digits (on config["device"], the
-    CPU by default), measured every config["every"] steps (against the splits in config["splits"]) with the
-    seconds of training so far."""
-    images, device = data.mnist("train")[0], config.get("device", "cpu")
-    seed, steps, every, n = config["seed"], config["steps"], config["every"], config["samples"]
+def train_run(config, seed):
+    """One run of a study: an IGN recipe or the GAN, trained on the training digits (on the study's device),
+    measured every config["every"] steps (against the splits in config["splits"]) with the seconds of training
+    so far."""
+    images, device = data.mnist("train")[0], runtime.device()
+    steps, every, n = config["steps"], config["every"], config["samples"]
     curve, spent = [], {"eval": 0.0}
     start = time.perf_counter()
 
@@ -147,7 +139,7 @@ def train_run(config):
         out["images_at_keep"] = kept[0]
     if config.get("ship"):
         out["checkpoint"] = {"model": model, "name": config["ship"], "steps": history.steps,
-                             "config": {"study": "mnist", "run": config, "network": NETWORK,
+                             "config": {"study": "mnist", "run": {**config, "seed": seed}, "network": NETWORK,
                                         "train": IGN_BASE if config["model"] == "ign" else GAN,
                                         "data": "mnist split=train"},
                              "metrics": {"test": end["test"], "train_seconds": end["train_seconds"]}}
@@ -160,9 +152,8 @@ def screen_grid(fast, root=None):
     names = FAST["candidates"] if fast else list(CANDIDATES)
     steps = FAST["screen"] if fast else SCREEN_STEPS
     n = FAST["samples"] if fast else EVAL_SAMPLES
-    return [{"key": f"{i:02d}", "config": {"model": "ign", "recipe": name, "changes": CANDIDATES[name], "seed": 0,
-                                           "steps": steps, "every": steps, "samples": n, "splits": ["val"],
-                                           **study_device()}}
+    return [{"key": f"{i:02d}", "seed": 0, "config": {"model": "ign", "recipe": name, "changes": CANDIDATES[name],
+                                                      "steps": steps, "every": steps, "samples": n, "splits": ["val"]}}
             for i, name in enumerate(names)]
 
 
@@ -185,7 +176,8 @@ def summarize_screen(records, fast):
             "rule": choose.__doc__.split("\n\n")[0].replace("\n   ", "")}
 
 
-study("mnist-screen", grid=screen_grid, summarize=summarize_screen,
+study("mnist-screen", doc='IGN recipes on MNIST, one seed, judged on the validation split (09)',
+      grid=screen_grid, summarize=summarize_screen, after=("mnist-classifier",),
       budget="about 20 minutes on 2 cores")(train_run)
 
 
@@ -208,16 +200,15 @@ def study_grid(fast, root=None):
     for name, role in roles.items():
         for seed in seeds:
             ship = "mnist-ign" if name == choice["shipped"] and seed == seeds[0] else None
-            runs.append({"key": f"{role}-seed{seed}",
+            runs.append({"key": f"{role}-seed{seed}", "seed": seed,
                          "config": {"model": "ign", "recipe": name, "role": role, "changes": CANDIDATES[name],
-                                    "seed": seed, "steps": steps, "every": every, "samples": n,
-                                    "splits": ["val", "test"], "ship": ship, **study_device()}})
+                                    "steps": steps, "every": every, "samples": n,
+                                    "splits": ["val", "test"], "ship": ship}})
     for seed in seeds:
-        runs.append({"key": f"gan-seed{seed}",
-                     "config": {"model": "gan", "recipe": "GAN", "role": "gan", "changes": _jsonable(GAN), "seed": seed,
+        runs.append({"key": f"gan-seed{seed}", "seed": seed,
+                     "config": {"model": "gan", "recipe": "GAN", "role": "gan", "changes": as_json(GAN),
                                 "steps": gan_steps, "every": every, "samples": n, "splits": ["val", "test"],
-                                "keep_at": steps, "ship": "mnist-gan" if seed == seeds[0] else None,
-                                **study_device()}})
+                                "keep_at": steps, "ship": "mnist-gan" if seed == seeds[0] else None}})
     return runs
 
 
@@ -258,12 +249,13 @@ def summarize_study(records, fast):
     choice = {r["config"]["role"]: r["config"]["recipe"] for r in records if r["config"]["model"] == "ign"}
     choice["shipped"] = next(r["config"]["recipe"] for r in records if r["config"].get("ship") == "mnist-ign")
     return {"rows": rows, "choice": choice, "seeds": sorted(gans), "network": NETWORK,
-            "ign_base": _jsonable(IGN_BASE), "gan": _jsonable(GAN),
+            "ign_base": as_json(IGN_BASE), "gan": as_json(GAN),
             "eval": {"images": records[0]["config"]["samples"], "sampling_seed": EVAL_SEED, "split": "test"}}
 
 
-study("mnist", grid=study_grid, summarize=summarize_study,
-      budget="about 90 minutes on 2 cores, after the screen")(train_run)
+study("mnist", doc="the screen's choices and the GAN on MNIST over seeds, scored on test (09)",
+      grid=study_grid, summarize=summarize_study, after=("mnist-screen",),
+      budget="about 90 minutes on 2 cores")(train_run)
 
 
 # --- the metric's classifier ---------------------------------------------------------------------------------
@@ -271,21 +263,25 @@ study("mnist", grid=study_grid, summarize=summarize_study,
 CLASSIFIER_STEPS, CLASSIFIER_TRAIN = 1500, {"batch": 64, "lr": 3e-3}
 
 
-@recipe("mnist-classifier")
-def mnist_classifier(folder=None):
-    """The MNIST metric's classifier, trained on the training split only; its accuracy on val and test."""
-    model, history = train.train_classifier(steps=CLASSIFIER_STEPS, seed=0, image_set="mnist", progress=False,
-                                            **CLASSIFIER_TRAIN)
+def classifier_run(config, seed):
+    """The MNIST metric's classifier, trained on the training split only; its accuracy on train, val and test."""
+    train_options = {k: config[k] for k in CLASSIFIER_TRAIN}
+    model, history = train.train_classifier(steps=config["steps"], seed=seed, image_set="mnist", progress=False,
+                                            **train_options)
     model = model.cpu()
-    scores = {split: round(metrics.accuracy(model, split), 4) for split in ("train", "val", "test")}
-    print(f"mnist classifier: accuracy {scores}")
-    checkpoints.save(model, (folder or checkpoints.folder()) / f"{metrics.CLASSIFIERS['mnist']}.safetensors",
-                     seed=0, steps=CLASSIFIER_STEPS,
-                     config={"trainer": "train.train_classifier", "data": "mnist split=train", **CLASSIFIER_TRAIN,
-                             "augment": "random shifts of up to 2 pixels"},
-                     metrics={**{f"{k}_accuracy": v for k, v in scores.items()}, "seconds": round(history.seconds, 1)})
-    metrics.classifier.cache_clear()
-    metrics._reference_features.cache_clear()
+    scores = {f"{split}_accuracy": round(metrics.accuracy(model, split), 4) for split in ("train", "val", "test")}
+    scores["seconds"] = round(history.seconds, 1)
+    return {"metrics": scores, "checkpoint": {
+        "model": model, "name": metrics.CLASSIFIERS["mnist"], "steps": config["steps"], "metrics": scores,
+        "config": {"trainer": "train.train_classifier", "data": "mnist split=train", **train_options,
+                   "augment": "random shifts of up to 2 pixels"}}}
+
+
+study("mnist-classifier", doc="the MNIST metric's classifier, checkpoint \"mnist-classifier\" (09)",
+      summarize=None, budget="about 1 minute on 1 core",
+      grid=lambda fast, root=None: [{"key": "classifier", "seed": 0,
+                                     "config": {"steps": 20 if fast else CLASSIFIER_STEPS, **CLASSIFIER_TRAIN}}])(
+    classifier_run)
 
 
 # --- the cost side: time, arithmetic and memory of a step -------------------------------------------------------
@@ -310,26 +306,29 @@ def steps_for_cost(batch, device="cpu"):
                                              lr=IGN_BASE["lr"], coverage=coverage), (f_cov,))}
 
 
-@recipe("mnist-cost")
-def cost(target=None, batches=COST_BATCHES):
+def cost_run(config, seed):
     """Time per step of each model at each batch size, its rate as a share of this machine's matrix-multiply
-    peak, and its memory (results "mnist-cost"); on one thread, the way the study runs."""
+    peak, and its memory; on one thread of the CPU, the way the CPU studies run (whatever --device says)."""
     from .benchmark import _rate_rows, flops, matmul_peak
     from .compare_digits import held_memory, step_memory
-    with runtime.threads(1):
-        peak = matmul_peak()
-        rows = {}
-        for batch in batches:
-            made = steps_for_cost(batch)
-            rates = _rate_rows({name: (step, flops(step)) for name, (step, _) in made.items()}, peak)
-            for name, (step, nets) in made.items():
-                rows[f"{name}, batch {batch}"] = {**rates[name], "batch": batch,
-                                                  "step_peak_mb": round(step_memory(step) / 2 ** 20, 1),
-                                                  "held_mb": round(held_memory(step) / 2 ** 20, 2),
-                                                  "parameters": sum(models.count_parameters(n) for n in nets)}
-    for name, row in rows.items():
-        print(f"{name:>24}: {row['ms_per_step']:7.1f} ms/step, {row['gflops']:6.1f} GFLOP/s, "
-              f"{row['share_of_peak']:.0%} of peak, {row['step_peak_mb']} MB at a step's peak", flush=True)
-    payload = {"rows": rows, "matmul_peak_gflops": round(peak / 1e9, 1)}
-    return results.save(target or results.path("mnist-cost"), payload,
-                        {"network": NETWORK, "threads": 1, "device": "cpu", "batches": list(batches)})
+    peak = matmul_peak(rounds=config["rounds"])
+    rows = {}
+    for batch in config["batches"]:
+        made = steps_for_cost(batch)
+        rates = _rate_rows({name: (step, flops(step)) for name, (step, _) in made.items()}, peak, config["rounds"],
+                           config["repeats"])
+        for name, (step, nets) in made.items():
+            rows[f"{name}, batch {batch}"] = {**rates[name], "batch": batch,
+                                              "step_peak_mb": round(step_memory(step) / 2 ** 20, 1),
+                                              "held_mb": round(held_memory(step) / 2 ** 20, 2),
+                                              "parameters": sum(models.count_parameters(n) for n in nets)}
+    return {"metrics": {"rows": rows, "matmul_peak_gflops": round(peak / 1e9, 1)}}
+
+
+study("mnist-cost", doc='time, arithmetic rate and memory of a training step on MNIST (09)',
+      summarize=lambda records, fast: records[0]["metrics"],
+      settings=lambda fast: {"network": NETWORK, "threads": 1, "device": "cpu",
+                             "batches": [8] if fast else list(COST_BATCHES)},
+      grid=lambda fast, root=None: [{"key": "cost", "seed": 0, "config": {
+          "batches": [8] if fast else list(COST_BATCHES), "rounds": 1 if fast else 5, "repeats": 1 if fast else 10}}],
+      budget="about 2 minutes on 1 core")(cost_run)

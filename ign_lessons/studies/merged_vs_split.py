@@ -19,10 +19,10 @@ import statistics
 
 import torch
 
-from .. import data, losses, metrics, models, presets, results, runtime, train
+from .. import data, losses, metrics, models, presets, results, train
 from ..checks import CourseError
 from ..losses import PAPER_LISTING_WEIGHTS, IGNWeights
-from . import map_runs, recipe, run_study, study
+from . import map_runs, study
 
 # name -> how many networks, and the hidden width of each (3 hidden layers, as models' "mlp-ign").
 # "split-matched" narrows both networks so that G and A together have f's parameter count.
@@ -219,12 +219,6 @@ def time_per_step(variants=tuple(VARIANTS), steps=100, rounds=3, settings=None, 
     return {v: statistics.median(t) for v, t in times.items()}
 
 
-def log_row(row):
-    print(f"  {row['data']:<5} {row['variant']:<20} seed {row['seed']}: {row['modes']}/{row['of']} modes, "
-          f"{row['near']:.1%} near, success {row['success']}, {row['seconds_per_step'] * 1e3:.1f} ms/step"
-          + (f"  [{row['stopped'][:40]}]" if row["stopped"] else ""), flush=True)
-
-
 STUDY_SEEDS = {"ring": range(5), "grid": range(3)}
 
 # Other settings tried on the ring (2 seeds, merged and split), to see whether a finding is one lr's luck.
@@ -253,23 +247,30 @@ def grid(fast=False, root=None):
         for name, name_seeds in seeds.items():
             for seed in name_seeds:
                 for variant in VARIANTS:
-                    runs.append({"key": f"{label}-{name}-{variant}-s{seed}", "config": {
-                        "group": label, "data": name, "variant": variant, "seed": seed, "settings": s, "keep": 300}})
+                    runs.append({"key": f"{label}-{name}-{variant}-s{seed}", "seed": seed, "config": {
+                        "group": label, "data": name, "variant": variant, "settings": s, "keep": 300}})
     for label, change in ROBUSTNESS.items():
         s = {**SETTINGS, **change, **({"steps": FAST_STEPS} if fast else {})}
         for seed in ROBUSTNESS_SEEDS[:1] if fast else ROBUSTNESS_SEEDS:
             for variant in ("merged", "split"):
-                runs.append({"key": f"robust-{ROBUSTNESS_SLUGS[label]}-ring-{variant}-s{seed}", "config": {
+                key = f"robust-{ROBUSTNESS_SLUGS[label]}-ring-{variant}-s{seed}"
+                runs.append({"key": key, "seed": seed, "config": {
                     "group": "robustness", "settings_label": label, "data": "ring", "variant": variant,
-                    "seed": seed, "settings": s, "keep": 0}})
+                    "settings": s, "keep": 0}})
+    # The variants' step times, interleaved in one run so that the machine's load affects them alike.
+    runs.append({"key": "timing", "seed": 0, "config": {"group": "timing", "steps": 20 if fast else 200,
+                                                        "rounds": 2 if fast else 5}})
     return runs
 
 
-def run_one(config):
-    """One run of the study: train_and_score, as numbers and kept samples (the engine writes the file)."""
+def run_one(config, seed):
+    """One run of the study: train_and_score, as numbers and kept samples (the engine writes the file); or the
+    interleaved step times of every variant."""
     c = config
+    if c["group"] == "timing":
+        return {"metrics": {"time_per_step": time_per_step(tuple(VARIANTS), steps=c["steps"], rounds=c["rounds"])}}
     s = {**c["settings"], "weights": IGNWeights(*c["settings"]["weights"]), "betas": tuple(c["settings"]["betas"])}
-    row, points, _ = train_and_score(c["data"], c["variant"], c["seed"], s, keep=c["keep"])
+    row, points, _ = train_and_score(c["data"], c["variant"], seed, s, keep=c["keep"])
     seconds = row.pop("seconds_per_step")
     return {"metrics": row, "timings": {"seconds_per_step": seconds}, "samples": points}
 
@@ -292,20 +293,13 @@ def summarize_study(records, fast=False):
                                   for r in mine}}
     robust = [{**row(r), "settings": r["config"]["settings_label"]} for r in records
               if r["config"]["group"] == "robustness"]
-    with runtime.threads(1):
-        timing = time_per_step(tuple(VARIANTS), steps=20 if fast else 200, rounds=2 if fast else 5)
-    print(format_table(out["paper"]["summary"]), format_table(out["tuned"]["summary"]), sep="\n")
+    timing = next(r["metrics"]["time_per_step"] for r in records if r["config"]["group"] == "timing")
     return {**out["paper"], "tuned": out["tuned"], "robustness": robust, "time_per_step": timing,
             "variants": {v: {**VARIANTS[v], "parameters": parameters(v), **forward_cost(v)} for v in VARIANTS},
             "robustness_seeds": list(ROBUSTNESS_SEEDS[:1] if fast else ROBUSTNESS_SEEDS),
             "success": "every mode holds >= 1% of samples and >= 80% of samples lie near a mode"}
 
 
-study("merged-vs-split", grid=grid, summarize=summarize_study,
+study("merged-vs-split", doc='one network against the same three losses on two networks (05)',
+      grid=grid, summarize=summarize_study,
       budget="about 21 minutes on 2 cores (--jobs 2); --fast: seconds")(run_one)
-
-
-@recipe("merged-vs-split")
-def make_merged_vs_split():
-    """The study "merged-vs-split" on two local processes (resumes): data/results/merged-vs-split.json."""
-    return run_study("merged-vs-split", jobs=2)
