@@ -6,8 +6,8 @@
     python3 course.py explore    set up, then open the idempotence lab alone as a web page (Voila)
     python3 course.py html       set up, then write the offline course book to build/html/ (every chapter executed)
     python3 course.py setup      only set up (virtual environment, package, Jupyter kernel)
-    python3 course.py retrain    regenerate the shipped checkpoints and study results in data/
-    python3 course.py study NAME [--fast] [--force] [--jobs N] [--scheduler tcp://host:port]
+    python3 course.py retrain    rerun every study: regenerates the shipped checkpoints and results in data/ (--list)
+    python3 course.py study NAME [--fast] [--force] [--jobs N] [--device cuda] [--run KEY] [--scheduler tcp://host:port]
                                  run a named study (e.g. compare-2d) over seeds, resuming; --list lists them
     python3 course.py benchmark  time the training steps of every model, as ratios in one run
     python3 course.py robustness [CHAPTER ...] [--offsets 1 2 3]
