@@ -313,6 +313,19 @@ def test_a_run_records_its_device_and_another_device_reruns_it(tmp_path, capsys)
     assert os.environ.get("IGN_LESSONS_DEVICE") is None
 
 
+def test_retrain_reruns_every_run_and_says_how_long_each_study_took(tmp_path):
+    studies.run_study("tiny-test", jobs=1, root=tmp_path, **QUIET)
+    first = _mtimes(tmp_path / "tiny-test")
+    lines = []
+    seconds = studies.retrain(["tiny-test"], root=tmp_path, log=lambda *a, **k: lines.append(a[0]))
+    assert set(seconds) == {"tiny-test"} and all(v >= 0 for v in seconds.values())
+    assert all(t != first[name] for name, t in _mtimes(tmp_path / "tiny-test").items())
+    assert "0 already done, 3 to run" in "\n".join(lines) and "seconds per study" in lines[-1]
+    assert "tiny-test" in lines[-1] and "total" in lines[-1]
+    studies.retrain(["tiny-test"], root=tmp_path, resume=True, log=lambda *a, **k: lines.append(a[0]))
+    assert any("3 already done, 0 to run" in line for line in lines)
+
+
 def test_only_the_named_runs_run_and_the_summary_waits_for_all(tmp_path, capsys):
     studies.run_study("tiny-test", jobs=1, root=tmp_path, keys=["tiny-s1"], **QUIET)
     assert sorted(p.name for p in (tmp_path / "tiny-test").glob("*.json")) == ["tiny-s1.json"]

@@ -355,9 +355,10 @@ def run_study(name, fast=False, force=False, jobs=1, scheduler=None, root=None, 
     return target
 
 
-def retrain(names=(), jobs=1, resume=False, device="cpu", log=print):
+def retrain(names=(), jobs=1, resume=False, device="cpu", log=print, root=None):
     """Rerun the studies called `names` (default: all), each after the studies whose files it reads, into
-    data/; every run is redone unless `resume`. Returns {name: seconds}, also logged as a table at the end."""
+    data/ (or the results folder `root`); every run is redone unless `resume`. Returns {name: seconds}, also
+    logged as a table at the end."""
     ordered = discover()
     for name in names:
         find_study(name)
@@ -366,7 +367,7 @@ def retrain(names=(), jobs=1, resume=False, device="cpu", log=print):
     for name in chosen:
         start = time.perf_counter()
         log(f"== {name} ({ordered[name].budget})", flush=True)
-        run_study(name, force=not resume, jobs=jobs, log=log, device=device)
+        run_study(name, force=not resume, jobs=jobs, log=log, device=device, root=root)
         seconds[name] = round(time.perf_counter() - start, 1)
         log(f"== {name}: {seconds[name]:.0f} s", flush=True)
     log("retrain: seconds per study\n" + "\n".join(f"  {name:<22} {s:8.0f}" for name, s in seconds.items())
