@@ -193,14 +193,20 @@ def environment():
             "device": str(runtime.device()), "torch_threads": torch.get_num_threads()}
 
 
+# What a study's numbers depend on. Notebooks are left out: they do not change a study's numbers, and git would
+# pass each one whose file date changed through the notebook filter (nbstripout), seconds per notebook.
+CODE = ("ign_lessons", "course.py", "pyproject.toml", "constraints.txt")
+
+
 def git_revision():
-    """The checkout's commit, with "+dirty" when tracked files differ from it; None outside a git checkout."""
+    """The checkout's commit, with "+dirty" when the tracked code (CODE) differs from it; None outside a git
+    checkout."""
     root = Path(__file__).resolve().parents[2]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if head.returncode:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *CODE], cwd=root,
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
