@@ -129,8 +129,9 @@ def image_grid(images, ax=None, rows=None, title=None, labels=None):
     return ax
 
 
-def curves(history, names=None, ax=None, smooth=25, title=None):
-    """Plot loss curves from a History, smoothed by a running mean of `smooth` steps."""
+def curves(history, names=None, ax=None, smooth=25, title=None, start=1, labels=None):
+    """Plot loss curves from a History, smoothed by a running mean of `smooth` steps, against the step each value
+    ends at (`start`: the step of the history's first value); `labels`: {name: legend text}."""
     names = names or [name for name in history if len(history[name])]
     if not names:
         raise CourseError("the history has no values to draw: train for at least one step first.")
@@ -139,9 +140,10 @@ def curves(history, names=None, ax=None, smooth=25, title=None):
     ax = _ax(ax, size=(6, 3))
     for name in names:
         values = np.asarray(history[name])
-        if smooth > 1 and len(values) > smooth:
-            values = np.convolve(values, np.ones(smooth) / smooth, mode="valid")
-        ax.plot(values, label=name)
+        window = smooth if smooth > 1 and len(values) > smooth else 1
+        if window > 1:
+            values = np.convolve(values, np.ones(window) / window, mode="valid")
+        ax.plot(start + window - 1 + np.arange(len(values)), values, label=(labels or {}).get(name, name))
     ax.set(xlabel="step", title=title)
     ax.legend()
     return ax

@@ -187,9 +187,16 @@ def _traces(session, ax_loss, ax_cover):
     history = session.history
     if history:
         names = [k for k in ("loss", "rec", "idem", "tight", "d_loss", "g_loss") if k in history]
-        plots.curves(history, names, ax=ax_loss, smooth=min(25, max(1, len(history[names[0]]) // 10)),
-                     title="losses (running mean)")
-        ax_loss.set_yscale("symlog", linthresh=0.1)
+        labels = {}
+        if {"idem", "tight"} <= set(names) and np.array_equal(history["tight"], -np.asarray(history["idem"])):
+            names.remove("tight")  # the same numbers, negated (no clamp): one curve says both
+            labels["idem"] = "idem (= -tight)"
+        smooth = min(25, max(1, len(history[names[0]]) // 10))
+        plots.curves(history, names, ax=ax_loss, smooth=smooth, start=session.steps - len(history[names[0]]) + 1,
+                     labels=labels, title=f"losses ({smooth}-step running mean)")
+        positive = all(min(history[k]) > 0 for k in names)
+        ax_loss.set_yscale("log" if positive else "symlog", **({} if positive else {"linthresh": 0.1}))
+        ax_loss.set_ylabel("batch mean (log scale)" if positive else "batch mean (log scale beyond ±0.1)")
     else:
         ax_loss.text(0.5, 0.5, "no training yet", ha="center", va="center", transform=ax_loss.transAxes)
         ax_loss.set(title="losses", xticks=[], yticks=[])
