@@ -111,7 +111,7 @@ def test_threads_restores_the_thread_count():
     assert torch.get_num_threads() == before
 
 
-def test_recipes_are_found_and_write_where_they_are_told(tmp_path):
+def test_studies_are_found_in_order_and_write_where_they_are_told(tmp_path):
     shipped = {p.name: p.stat().st_mtime_ns for p in results.path("x").parent.glob("*.json")}
     found = list(studies.discover())
     assert {"merged-vs-split", "discriminator-choices", "gan-2d-updates", "ign-2d", "ign-2d-study",
