@@ -154,10 +154,9 @@ def draw(session, axes, n=3, probe=None):
     if session.autoencoder is not None:
         f, A = session.generator, session.autoencoder
         if session.kind == "IGN":
-            plots.trajectories(f, session.z[:N_TRAJECTORIES], n=n, ax=axes[1], real=real, legend=False)
+            plots.trajectories(f, session.z[:N_TRAJECTORIES], n=n, ax=axes[1], real=real)
         else:
-            plots.trajectories(A, session.orbit(session.z[:N_TRAJECTORIES], 1)[-1], n=n - 1, ax=axes[1], real=real,
-                               legend=False)
+            plots.trajectories(A, session.orbit(session.z[:N_TRAJECTORIES], 1)[-1], n=n - 1, ax=axes[1], real=real)
         axes[1].set_title(f"f^n(z), n = {n}: z re-applied to f" if session.kind == "IGN"
                           else f"G(z), then A applied {n - 1} time(s)")
         energy = lambda y: losses.energy(A, y, session.settings["distance"]).clamp_min(10 ** ENERGY_RANGE[0])
@@ -192,24 +191,27 @@ def _traces(session, ax_loss, ax_cover):
             names.remove("tight")  # the same numbers, negated (no clamp): one curve says both
             labels["idem"] = "idem (= -tight)"
         smooth = min(25, max(1, len(history[names[0]]) // 10))
+        low, high = min(min(history[k]) for k in names), max(max(history[k]) for k in names)
+        scale = "linear" if low > 0 and high < 10 * low else "log" if low > 0 else "symlog"
         plots.curves(history, names, ax=ax_loss, smooth=smooth, start=session.steps - len(history[names[0]]) + 1,
-                     labels=labels, title=f"losses ({smooth}-step running mean)")
-        positive = all(min(history[k]) > 0 for k in names)
-        ax_loss.set_yscale("log" if positive else "symlog", **({} if positive else {"linthresh": 0.1}))
-        ax_loss.set_ylabel("batch mean (log scale)" if positive else "batch mean (log scale beyond ±0.1)")
+                     labels=labels, title=f"losses: {smooth}-step means" + {"linear": "", "log": ", log axis",
+                                                                             "symlog": ", log beyond ±0.1"}[scale])
+        ax_loss.set_yscale(scale, **({"linthresh": 0.1} if scale == "symlog" else {}))
     else:
         ax_loss.text(0.5, 0.5, "no training yet", ha="center", va="center", transform=ax_loss.transAxes)
         ax_loss.set(title="losses", xticks=[], yticks=[])
     t = session.trace
-    ax_cover.plot(t["step"], t["near"], color=plots.MODEL_COLOURS[session.kind], marker=".", label="share near data")
-    ax_cover.set(ylim=(0, 1.02), xlabel="step")
-    if t["modes"][-1] is not None:
+    modes = t["modes"][-1] is not None
+    ax_cover.plot(t["step"], t["near"], color=plots.MODEL_COLOURS[session.kind], marker=".",
+                  label="share of samples near a mode" if modes else "share of samples near the data")
+    ax_cover.set(ylim=(0, 1.02), xlabel="step", ylabel="share")
+    if modes:
         ax_cover.step(t["step"], [m / t["of"] for m in t["modes"]], where="post", color="0.2",
-                      label=f"modes covered (of {t['of']})")
+                      label=f"modes covered / {t['of']}")
     ax_cover.set_title("coverage: " + session.verdict().split(":")[0] if session.alarm else
                        f"coverage: {t['modes'][-1]}/{t['of']}, {t['near'][-1]:.0%} near" if t["modes"][-1] is not None
                        else f"coverage: {t['near'][-1]:.0%} near data")
-    ax_cover.legend(loc="lower right")
+    ax_cover.legend(loc="best")
 
 
 def png(fig, dpi=80):
