@@ -183,7 +183,8 @@ def load(name_or_path, map_location=None):
         raise CheckpointError(f"{weights} is not a safetensors file ({error}); it was refused and nothing in it "
                               "was run. Only load checkpoints written by checkpoints.save.") from None
     try:
-        model = models.build(meta["model"]["kind"], **meta["model"]["options"])
+        with torch.random.fork_rng(devices=[]):  # its initial weights are replaced: leave the caller's draws alone
+            model = models.build(meta["model"]["kind"], **meta["model"]["options"])
     except (CourseError, TypeError) as error:
         raise CheckpointError(f"{weights}: its metadata describes a model the course cannot build "
                               f"({meta['model']}): {error}") from None
