@@ -43,7 +43,7 @@ internet, and closing this page ends its Python process.
 
 | # | set-up | do | what you should see |
 |---|---|---|---|
-| 1 | the shipped IGN on the ring, `n = 1` | move the `n` slider to 5 | `f(z)` lands on the ring in one step; later applications move points far less on average, though a few percent creep along the ring and hop to a neighbouring mode |
+| 1 | the shipped IGN on the ring, `n = 1` | move the `n` slider to 5 | `f(z)` lands on the ring in one step; later applications move points far less on average, though about one point in six hops to a neighbouring mode |
 | 2 | the shipped IGN on the ring | click on a mode, then on empty space | `δ` is low on the data (dark wells) and high elsewhere |
 | 3 | IGN from scratch with `λ tight = 0`, playing | watch the orange fixed points; then set `λ tight` to 1 and press Reset | after a few hundred steps about twice as much of the plane stays fixed without tightness (on average over seeds); both fixed areas shrink, faster with tightness |
 | 4 | IGN from scratch with `z ~ N(0, I)`, playing | compare the coverage chart with the matched source | the standard source succeeded once in 4 seeds of the course's study, the matched source four times |

@@ -61,8 +61,8 @@ EXPERIMENTS = {
         "layers": ["data", "samples", "orbits"],
         "what": "Move the n slider from 1 to 5.",
         "expect": "f(z) lands on the ring in one step; each later application moves points far less on average "
-                  "(the 2nd to 5th under a tenth of the first), though a few percent creep along the ring and hop "
-                  "to a neighbouring mode within a few applications."},
+                  "(the 2nd to 5th under a tenth of the first), though about one point in six creeps along the "
+                  "ring and hops to a neighbouring mode within eight applications."},
     "2. the energy's wells": {
         "preset": "IGN on ring (shipped checkpoint)", "n": 3, "probe": (2.0, 0.0),
         "layers": ["data", "heatmap", "fixed"],
