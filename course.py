@@ -12,7 +12,7 @@
     python3 course.py benchmark  time the training steps of every model, as ratios in one run
     python3 course.py robustness [CHAPTER ...] [--offsets 1 2 3]
                                  run the notebooks under other seeds (IGN_LESSONS_SEED; ~8 min; not in test)
-    python3 course.py mutate     mutation testing of losses, train and metrics (mutmut, ~10 min; not in test)
+    python3 course.py mutate     mutation testing of the core and more (mutmut, about an hour; not in test)
     python3 course.py handout OUT_DIR        student copies of the notebooks, without solutions
     python3 course.py grade NOTEBOOK...      run students' notebooks; report, CSV and feedback per exercise
     python3 course.py nbgrader OUT_DIR       the course as an nbgrader source folder

@@ -65,8 +65,8 @@ def load_runs(name, root=None):
     folder = (Path(root) if root is not None else path(name).parent) / name
     if not folder.is_dir():
         raise FileNotFoundError(f"No run files for study {name!r} ({folder} is missing). "
-                                f"Make them with `python3 course.py study {name.removesuffix('-fast')}`"
-                                + (" --fast" if name.endswith("-fast") else "") + ".")
+                                f"Make them with `python3 course.py study {name.removesuffix('-fast')}"
+                                + (" --fast" if name.endswith("-fast") else "") + "`.")
     return [_read(p, "Delete it to rerun that run, or restore it (git checkout -- FILE for a shipped study), then "
                      "run the study again.") for p in sorted(folder.glob("*.json"))]
 
