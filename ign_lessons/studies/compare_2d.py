@@ -241,6 +241,6 @@ def measure_speed(steps=200, rounds=5, name="ring"):
     return {m: round(statistics.median(t), 3) for m, t in times.items()}
 
 
-study("compare-2d", doc='the GAN, IGN, split IGN and EBGAN on the 2D sets at equal steps and equal time (07)',
+study("compare-2d", doc="the GAN, IGN, split IGN and EBGAN on the 2D sets at equal steps and equal time (07)",
       grid=grid, summarize=summarize,
       budget="about 35 minutes on 2 cores (--jobs 2); --fast: about 15 s")(run)

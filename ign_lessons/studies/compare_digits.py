@@ -301,6 +301,6 @@ def probe_ebgan_margins(margins=(0.1, 0.3, 1.0, 3.0), steps=1500, seed=0):
     return found
 
 
-study("compare-digits", doc='the GAN, IGN, split IGN and EBGAN on the 8x8 digits, budgets, sweeps and long runs (07)',
-      after=('digit-classifier',), grid=grid, summarize=summarize,
+study("compare-digits", doc="the GAN, IGN, split IGN and EBGAN on the 8x8 digits, budgets, sweeps and long runs (07)",
+      after=("digit-classifier",), grid=grid, summarize=summarize,
       budget="at most 90 minutes on 2 cores (--jobs 2); --fast: about 1 minute")(run)

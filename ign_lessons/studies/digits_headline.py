@@ -151,7 +151,7 @@ def summarize_select(records, fast):
 
 
 study("digits-select", doc="IGN recipes trained on \"fit\" and judged on \"val\": the headline's choice (06)",
-      after=('digit-classifier',), grid=select_grid, summarize=summarize_select,
+      after=("digit-classifier",), grid=select_grid, summarize=summarize_select,
       budget="about 15 minutes on 2 cores (--jobs 2); --fast: seconds")(run)
 
 
@@ -212,6 +212,6 @@ def summarize_headline(records, fast):
                      "split": "test", "metric": "metrics.distance_to_held_out"}}
 
 
-study("digits-headline", doc='the chosen IGN recipe, the shipped one and the GAN of 02 on test, at equal budgets (06)',
-      after=('digits-select',), grid=headline_grid, summarize=summarize_headline,
+study("digits-headline", doc="the chosen IGN recipe, the shipped one and the GAN of 02 on test, at equal budgets (06)",
+      after=("digits-select",), grid=headline_grid, summarize=summarize_headline,
       budget="about 30 minutes on 2 cores (--jobs 2); --fast: seconds")(run)

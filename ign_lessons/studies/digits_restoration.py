@@ -140,6 +140,6 @@ def summarize(records, fast):
             "middles": list(MIDDLES)}
 
 
-study("digits-restoration", doc='projection of corrupted digits and interpolation, IGN against baselines (06)',
-      after=('ign-digits',), grid=grid, summarize=summarize,
+study("digits-restoration", doc="projection of corrupted digits and interpolation, IGN against baselines (06)",
+      after=("ign-digits",), grid=grid, summarize=summarize,
       budget="about 20 minutes on 2 cores (--jobs 2); --fast: seconds")(run)

@@ -77,7 +77,7 @@ def choices_summary(records, fast):
             "samples": {f"ring/{r['config']['energy']}/{r['seed']}": r["samples"] for r in records}}
 
 
-study("discriminator-choices", doc='five energies h(f(y), y) as the discriminator of one network (05)',
+study("discriminator-choices", doc="five energies h(f(y), y) as the discriminator of one network (05)",
       grid=choices_grid, summarize=choices_summary,
       settings=lambda fast: {**as_json(settings_with(steps=30 if fast else SETTINGS["steps"])),
                              "seeds": list(SEEDS[:1] if fast else SEEDS), "data": "ring", "threads": 1},

@@ -98,7 +98,7 @@ def updates_summary(records, fast):
     return table
 
 
-study("gan-2d-updates", doc='the 2D GAN with slower discriminators and without R1, over seeds (01)',
+study("gan-2d-updates", doc="the 2D GAN with slower discriminators and without R1, over seeds (01)",
       grid=updates_grid, summarize=updates_summary,
       settings=lambda fast: {"settings": as_json(SETTINGS), "seeds": list(SEEDS[:1] if fast else SEEDS)},
       budget="about 10 minutes on 2 cores (--jobs 2); --fast: seconds")(updates_run)

@@ -88,7 +88,7 @@ def study_settings(fast):
             "near_success": metrics.NEAR_SUCCESS}
 
 
-study("ign-2d-study", doc='IGN on the ring: source, tightness and clamp conditions over seeds (04, 08)',
+study("ign-2d-study", doc="IGN on the ring: source, tightness and clamp conditions over seeds (04, 08)",
       grid=study_grid, summarize=lambda records, fast: {"rows": [r["metrics"] for r in records]},
       settings=study_settings, budget="about 10 minutes on 2 cores (--jobs 2); --fast: seconds")(condition_run)
 

@@ -146,7 +146,7 @@ def remedies_settings(fast):
             "eval": {"images": EVAL_SAMPLES, "seed": EVAL_SEED, "split": "test"}, "data": "digits split=train"}
 
 
-study("ign-digits-remedies", doc='IGN on the digits: remedies for its collapse over seeds (06)',
+study("ign-digits-remedies", doc="IGN on the digits: remedies for its collapse over seeds (06)",
       grid=remedies_grid, summarize=remedies_summary, settings=remedies_settings,
       after=("gan-digits",), budget="about 45 minutes on 2 cores (--jobs 2); --fast: seconds")(remedies_run)
 

@@ -176,7 +176,7 @@ def summarize_screen(records, fast):
             "rule": choose.__doc__.split("\n\n")[0].replace("\n   ", "")}
 
 
-study("mnist-screen", doc='IGN recipes on MNIST, one seed, judged on the validation split (09)',
+study("mnist-screen", doc="IGN recipes on MNIST, one seed, judged on the validation split (09)",
       grid=screen_grid, summarize=summarize_screen, after=("mnist-classifier",),
       budget="about 20 minutes on 2 cores")(train_run)
 
@@ -325,7 +325,7 @@ def cost_run(config, seed):
     return {"metrics": {"rows": rows, "matmul_peak_gflops": round(peak / 1e9, 1)}}
 
 
-study("mnist-cost", doc='time, arithmetic rate and memory of a training step on MNIST (09)',
+study("mnist-cost", doc="time, arithmetic rate and memory of a training step on MNIST (09)",
       summarize=lambda records, fast: records[0]["metrics"],
       settings=lambda fast: {"network": NETWORK, "threads": 1, "device": "cpu",
                              "batches": [8] if fast else list(COST_BATCHES)},

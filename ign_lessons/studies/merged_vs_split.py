@@ -300,6 +300,6 @@ def summarize_study(records, fast=False):
             "success": "every mode holds >= 1% of samples and >= 80% of samples lie near a mode"}
 
 
-study("merged-vs-split", doc='one network against the same three losses on two networks (05)',
+study("merged-vs-split", doc="one network against the same three losses on two networks (05)",
       grid=grid, summarize=summarize_study,
       budget="about 21 minutes on 2 cores (--jobs 2); --fast: seconds")(run_one)
