@@ -166,6 +166,7 @@ def test_the_lab_runs_in_jupyterlab(lab_page):
     wait_text(page, "switched IGN -> GAN")
     page.wait_for_function(f"() => document.querySelector('{LAB} .ign-status').innerText.startsWith('GAN on ring')")
     assert box(page, "lr_g").input_value() == "0.001", "the GAN did not get its own learning rate"
+    assert box(page, "lr_g").is_visible() and not box(page, "lambda_rec").is_visible(), "the GAN shows its own boxes"
     page.wait_for_function(f"() => +document.querySelector('{LAB}').dataset.step > 40", timeout=20000)
     gan_fps, _ = measure_play(page, 1.5)
     shot(page, "lab-3-gan-playing")
@@ -173,6 +174,8 @@ def test_the_lab_runs_in_jupyterlab(lab_page):
     page.locator(f"{LAB} select[data-key='model']").select_option("split IGN")
     wait_text(page, "switched GAN -> split IGN")
     assert box(page, "lambda_tight").input_value() == "2.5", "split IGN must keep its own weights"
+    assert box(page, "lambda_tight").is_visible() and not box(page, "clamp_on").is_visible(), "split IGN has no clamp"
+    assert not box(page, "lr_g").is_visible()
     page.wait_for_function(f"() => +document.querySelector('{LAB}').dataset.step > 40", timeout=20000)
     button(page, "❚❚ Pause").click()
     wait_text(page, "paused")
@@ -181,6 +184,7 @@ def test_the_lab_runs_in_jupyterlab(lab_page):
     # draw your own data, then train IGN on it
     page.locator(f"{LAB} select[data-key='model']").select_option("IGN")
     wait_text(page, "switched split IGN -> IGN")
+    assert box(page, "clamp_on").is_visible() and box(page, "clamp").is_visible()
     page.locator(f"{LAB} .ign-toggle:has-text('Draw your own data') input").check()
     plane = page.locator(f"{LAB} canvas.ign-plane").bounding_box()
     cx, cy = plane["x"] + plane["width"] / 2, plane["y"] + plane["height"] / 2

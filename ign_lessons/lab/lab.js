@@ -192,6 +192,7 @@ function render({ model, el: host }) {
   const clampOn = el("input", { type: "checkbox" });
   ignRow.appendChild(field("clamp_on", "clamp", clampOn, "squash tight as tanh(tight / (a·rec))·a·rec (IGN only)", (i) => i.checked));
   ignRow.appendChild(field("clamp", "a", number(0.1), "the clamp's scale a (the paper's 1.5)", (i) => parse(i.value)));
+  for (const key of ["clamp_on", "clamp"]) boxes[key].wrap.classList.add("ign-only-merged");  // the split IGN has no clamp
   ignRow.appendChild(field("source", "source", select(choices.sources),
     "z ~ N(data mean, data std) per coordinate ('matched') or N(0, I) ('standard')", (i) => i.value));
   ignRow.appendChild(field("lr", "lr", number(1e-4), "Adam's learning rate (0 < lr ≤ 0.1)", (i) => parse(i.value)));

@@ -76,6 +76,10 @@ def check_settings(s):
         raise LabError(f"unknown data set {s['dataset']!r}; choose one of {', '.join(DATASETS)}.")
     for key in s:
         checks.choice("setting", key, SETTINGS, error=LabError)
+    foreign = [k for k in s if k not in ("model", "dataset", "seed", *KEYS[model])]
+    if foreign:
+        raise LabError(f"the {model} has no setting {', '.join(foreign)} (its own: {', '.join(KEYS[model])}); "
+                       "that setting belongs to another model.")
     out = {"model": model, "dataset": s["dataset"], "seed": checks.whole("the seed", s.get("seed"), error=LabError)}
     missing = [k for k in KEYS[model] if k not in s]
     if missing:
