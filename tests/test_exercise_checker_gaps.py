@@ -307,3 +307,35 @@ def test_hand_outs_and_exports_refuse_the_course_s_own_folder(tmp_path):
         classroom.course_notebooks(tmp_path)
     with pytest.raises(FileNotFoundError, match="nothing was graded"):
         classroom.grade([tmp_path / "missing.ipynb"], out_dir=tmp_path / "out")
+
+
+# --- the gaps left by the run of 2026-12-07 (docs/mutation.md, "Gaps") -------------------------------------
+
+def test_the_nbgrader_source_can_be_written_again_into_the_same_folder(tmp_path):
+    welcome_nb = classroom.course_notebooks()[0]
+    first = classroom.write_nbgrader(tmp_path, [welcome_nb])
+    assert classroom.write_nbgrader(tmp_path, [welcome_nb]) == first, "a teacher exports again after an update"
+
+
+def test_a_checker_cell_that_calls_no_checker_is_passed_over():
+    nb = _executed((["checker"], "print('a checker cell without a check')", []),
+                   (["checker"], "checks.check_a(a)", []))
+    assert classroom.verdicts(nb) == {"check_a": ("not attempted", "the check did not run")}
+
+
+def test_an_ign_term_without_any_gradient_is_called_so():
+    def rec_detached(f, x, z):
+        rec, idem, tight = losses.ign_terms(f, x, z)
+        return rec.detach(), idem, tight
+
+    with pytest.raises(Wrong, match=r"your rec sends its gradient nowhere \(it carries no gradient at all\)"):
+        ign_2d.check_ign_terms.strict(rec_detached)
+
+
+def test_an_ign_term_with_a_small_wrong_gradient_is_not_called_gradient_free():
+    def rec_half_gradient(f, x, z):
+        rec, idem, tight = losses.ign_terms(f, x, z)
+        return _right_value_wrong_gradient(rec, 0.5 * rec), idem, tight
+
+    with pytest.raises(Wrong, match="the gradient of rec is wrong although its value is right"):
+        ign_2d.check_ign_terms.strict(rec_half_gradient)

@@ -660,3 +660,55 @@ def test_run_keeps_what_a_ctrl_c_leaves_and_then_skips_the_rest_of_the_cell(caps
         train.run(step, 10, [], progress=False)
     with pytest.raises(ValueError, match="^steps must be a whole number >= 0, got -1"):
         train.run(step, -1, [], progress=False)
+
+
+# --- the gaps left by the run of 2026-12-07 (docs/mutation.md, "Gaps") -------------------------------------
+
+@pytest.mark.parametrize("option, expected", [(0.5, losses.Coverage(0.5)), (1e-6, losses.Coverage(1e-6)),
+                                              ((0.5, 1), losses.Coverage(0.5, 1)), ((2, 3), losses.Coverage(2.0, 3))])
+def test_coverage_accepts_any_positive_weight_and_one_candidate(option, expected):
+    assert losses.as_coverage(option) == expected
+
+
+@pytest.mark.parametrize("option", [0, -0.5, (0.5, 0), (0.0, 4), (0.5, 1.5), True, (0.5, True), "0.5"])
+def test_coverage_refuses_a_weight_at_zero_and_no_candidates(option):
+    with pytest.raises(losses.CourseError, match="coverage needs a weight > 0 and a whole number of candidates"):
+        losses.as_coverage(option)
+
+
+def test_ign_loss_passes_its_clamp_reference_on():
+    torch.manual_seed(0)
+    f, x, z = models.build("mlp-ign"), torch.randn(8, 2), 3 * torch.randn(8, 2)
+    weights = IGNWeights(1.0, 1.0, 1.0)
+    for ref in ("paired", "batch"):
+        rec, idem, tight = losses.ign_terms(f, x, z, "l1", 0.5, ref)
+        assert torch.equal(losses.ign_loss(f, x, z, weights, "l1", 0.5, ref)[0], rec + idem + tight), ref
+    paired = losses.ign_loss(f, x, z, weights, "l1", 0.5, "paired")[0]
+    assert not torch.equal(paired, losses.ign_loss(f, x, z, weights, "l1", 0.5, "batch")[0])
+
+
+def test_a_distance_needs_a_batch_and_takes_a_batch_of_numbers():
+    for a in (torch.tensor(1.0), torch.zeros(0, 2)):
+        with pytest.raises(losses.CourseError, match="needs a batch of at least one sample"):
+            losses.per_sample_distance(a, a)
+    a, b = torch.tensor([1.0, -2.0, 3.0]), torch.tensor([0.0, 0.0, 1.0])
+    assert torch.equal(losses.per_sample_distance(a, b), torch.tensor([1.0, 2.0, 2.0])), "1-d: one number per sample"
+
+
+def test_a_quality_metric_refuses_a_network_that_is_not_a_classifier():
+    for model in (torch.nn.Linear(2, 2), object(), models.build("mlp-ign")):
+        with pytest.raises(metrics.QualityError, match="expected a classifier built by models.build"):
+            metrics._classifier(model)
+
+
+def test_a_network_without_a_source_gets_standard_normal_z():
+    like, foreign = torch.zeros(5, 3), torch.nn.Linear(3, 3)  # a network of no course's making: no to_source
+    torch.manual_seed(4)
+    z = train._source(foreign, like)
+    torch.manual_seed(4)
+    assert torch.equal(z, torch.randn_like(like))
+    f = models.build("mlp-ign", source=data.gaussian_source(3 + 0.5 * torch.randn(100, 2)))
+    torch.manual_seed(4)
+    eps = torch.randn_like(torch.zeros(5, 2))
+    torch.manual_seed(4)
+    assert torch.allclose(train._source(f, torch.zeros(5, 2)), f.to_source(eps))

@@ -292,6 +292,7 @@ def run_study(name, fast=False, force=False, jobs=1, scheduler=None, root=None, 
     run computes ("cpu", the default; "cuda", "cuda:1", "mps"); keys: run only these runs of the grid (the summary is
     written once every run's file exists)."""
     spec = find_study(name)
+    say = functools.partial(log, flush=True)  # progress shows at once, also through a pipe
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise StudyError(f"--jobs must be a whole number >= 1, got {jobs!r}.")
     device = _check_device(device)
@@ -306,16 +307,17 @@ def run_study(name, fast=False, force=False, jobs=1, scheduler=None, root=None, 
     for key in keys or ():
         if key not in keys_:
             close = difflib.get_close_matches(key, keys_, n=1)
+            more = f", ... ({len(keys_)} in all)" if len(keys_) > 6 else ""
             raise StudyError(f"study {label!r} has no run {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-                             + f"; its runs: {', '.join(keys_[:6])}{', ...' if len(keys_) > 6 else ''}.")
+                             + f"; its runs: {', '.join(keys_[:6])}{more}.")
     folder.mkdir(parents=True, exist_ok=True)  # a folder it cannot write stops the study before any run
     configs = {run["key"]: as_json({**run["config"], "seed": run["seed"]}) for run in runs}
     chosen = [run for run in runs if keys is None or run["key"] in keys]
     todo = [run for run in chosen if force or _recorded(folder / f"{run['key']}.json") != (configs[run["key"]], device)]
     where = (f"the Dask cluster at {scheduler}" if scheduler is not None else
              f"{jobs} local processes" if jobs > 1 else "this process")
-    log(f"study {label}: {len(chosen)} runs, {len(chosen) - len(todo)} already done, {len(todo)} to run on {where} "
-        f"({device}); files in {folder}", flush=True)
+    say(f"study {label}: {len(chosen)} runs, {len(chosen) - len(todo)} already done, {len(todo)} to run on {where} "
+        f"({device}); files in {folder}")
     revision = git_revision()
     start = time.perf_counter()
 
@@ -335,7 +337,7 @@ def run_study(name, fast=False, force=False, jobs=1, scheduler=None, root=None, 
                   **{k: v for k, v in out.items() if k not in ("metrics", "timings", "environment")}}
         results.save_run(folder / f"{run['key']}.json", record)
         shown = {k: v for k, v in out["metrics"].items() if not isinstance(v, (list, dict))}
-        log(f"  [{i + 1}/{len(todo)}] {run['key']}: {shown} ({out['timings']['wall_seconds']:.1f} s)", flush=True)
+        say(f"  [{i + 1}/{len(todo)}] {run['key']}: {shown} ({out['timings']['wall_seconds']:.1f} s)")
 
     function = functools.partial(execute, spec.run, device=device)
     jobs_list = [(run["config"], run["seed"]) for run in todo]
@@ -346,9 +348,9 @@ def run_study(name, fast=False, force=False, jobs=1, scheduler=None, root=None, 
         map_runs(function, jobs_list, workers=jobs, done=done)
     missing = [key for key in keys_ if _recorded(folder / f"{key}.json") != (configs[key], device)]
     if spec.summarize is None or missing:
-        log(f"study {label}: {len(todo)} runs in {time.perf_counter() - start:.0f} s; "
+        say(f"study {label}: {len(todo)} runs in {time.perf_counter() - start:.0f} s; "
             + (f"no summary until the other {len(missing)} runs are done" if missing and spec.summarize else
-               "no summary"), flush=True)
+               "no summary"))
         return folder
     records = [json.loads((folder / f"{key}.json").read_text()) for key in keys_]
     payload = spec.summarize(records, fast)
@@ -357,7 +359,7 @@ def run_study(name, fast=False, force=False, jobs=1, scheduler=None, root=None, 
               "device": device, "ran_now": len(todo), "where": where if todo else None,
               "seconds_this_time": round(time.perf_counter() - start, 1)}
     target = results.save(root / f"{label}.json", payload, config)
-    log(f"study {label}: summary {target} ({time.perf_counter() - start:.0f} s)", flush=True)
+    say(f"study {label}: summary {target} ({time.perf_counter() - start:.0f} s)")
     return target
 
 
@@ -366,18 +368,19 @@ def retrain(names=(), jobs=1, resume=False, device="cpu", log=print, root=None):
     data/ (or the results folder `root`); every run is redone unless `resume`. Returns {name: seconds}, also
     logged as a table at the end."""
     ordered = discover()
+    say = functools.partial(log, flush=True)
     for name in names:
         find_study(name)
     chosen = [name for name in ordered if not names or name in names]
     seconds = {}
     for name in chosen:
         start = time.perf_counter()
-        log(f"== {name} ({ordered[name].budget})", flush=True)
+        say(f"== {name} ({ordered[name].budget})")
         run_study(name, force=not resume, jobs=jobs, log=log, device=device, root=root)
         seconds[name] = round(time.perf_counter() - start, 1)
-        log(f"== {name}: {seconds[name]:.0f} s", flush=True)
-    log("retrain: seconds per study\n" + "\n".join(f"  {name:<22} {s:8.0f}" for name, s in seconds.items())
-        + f"\n  {'total':<22} {sum(seconds.values()):8.0f}", flush=True)
+        say(f"== {name}: {seconds[name]:.0f} s")
+    say("retrain: seconds per study\n" + "\n".join(f"  {name:<22} {s:8.0f}" for name, s in seconds.items())
+        + f"\n  {'total':<22} {sum(seconds.values()):8.0f}")
     return seconds
 
 
