@@ -2,6 +2,7 @@
 the device, named runs, retrain, the command line and its errors; and every study's grid is stable."""
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -255,7 +256,8 @@ def test_an_unknown_study_is_named_with_the_closest_and_every_known_one():
     assert str(error.value) == f"unknown study 'zzzzzz'; known: {known}."
 
 
-def test_the_run_files_and_the_summary_hold_exactly_what_they_say(register, tmp_path):
+def test_the_run_files_and_the_summary_hold_exactly_what_they_say(register, tmp_path, monkeypatch):
+    monkeypatch.setattr(studies, "git_revision", lambda: "abc123+dirty")
     grids = []
 
     def grid(fast=False, root=None):
@@ -276,7 +278,7 @@ def test_the_run_files_and_the_summary_hold_exactly_what_they_say(register, tmp_
     record = json.loads((tmp_path / "tiny-exact-fast" / "tiny-s1.json").read_text())
     environment, timings = record.pop("environment"), record.pop("timings")
     assert record == {"study": "tiny-exact-fast", "key": "tiny-s1", "config": {"size": 3, "seed": 1}, "seed": 1,
-                      "device": "cpu", "metrics": {"value": 1.0, "curve": [1.0, 2.0]}, "git": studies.git_revision(),
+                      "device": "cpu", "metrics": {"value": 1.0, "curve": [1.0, 2.0]}, "git": "abc123+dirty",
                       "notes": "seed 1", "checkpoint_file": "tiny-1.safetensors"}
     assert environment == {**studies.environment(), "torch_threads": 1}, "recorded where it ran: on one thread"
     assert set(timings) == {"train_seconds", "wall_seconds", "cpu_seconds"} and timings["train_seconds"] == 0.25
@@ -285,7 +287,7 @@ def test_the_run_files_and_the_summary_hold_exactly_what_they_say(register, tmp_
     config = summary["config"]
     assert 0 <= config.pop("seconds_this_time") < 60
     assert config == {"steps": 10, "study": "tiny-exact", "fast": True, "runs": 3, "run_files": "tiny-exact-fast/",
-                      "git": studies.git_revision(), "device": "cpu", "ran_now": 3, "where": "this process"}
+                      "git": "abc123+dirty", "device": "cpu", "ran_now": 3, "where": "this process"}
     log.clear()
     studies.run_study("tiny-exact", fast=True, root=tmp_path, log=log)
     again = json.loads(target.read_text())["config"]
@@ -319,12 +321,18 @@ def test_a_model_a_run_ships_goes_where_its_study_writes(register, tmp_path, mon
 def test_a_summary_waits_for_every_run_and_a_checkpoint_study_has_none(register, tmp_path):
     log = Log()
     studies.run_study("tiny-test", root=tmp_path, keys=["tiny-s0"], log=log)
-    assert log[-1][0].startswith("study tiny-test: 1 runs in ")
-    assert log[-1][0].endswith("s; no summary until the other 2 runs are done")
+    assert re.fullmatch(r"study tiny-test: 1 runs in [0-9] s; no summary until the other 2 runs are done", log[-1][0])
     register("tiny-checkpoints-only", summarize=None)
+    for keys in (["tiny-s0"], None):
+        log.clear()
+        assert studies.run_study("tiny-checkpoints-only", root=tmp_path, keys=keys, log=log) == \
+            tmp_path / "tiny-checkpoints-only"
+        assert re.fullmatch(r"study tiny-checkpoints-only: [12] runs in [0-9] s; no summary", log[-1][0]), log[-1]
+    assert not (tmp_path / "tiny-checkpoints-only.json").exists()
     log.clear()
-    assert studies.run_study("tiny-checkpoints-only", root=tmp_path, log=log) == tmp_path / "tiny-checkpoints-only"
-    assert log[-1][0].endswith("s; no summary") and not (tmp_path / "tiny-checkpoints-only.json").exists()
+    studies.run_study("tiny-test", root=tmp_path, log=log)
+    summary = re.escape(str(tmp_path / "tiny-test.json"))
+    assert re.fullmatch(rf"study tiny-test: summary {summary} \([0-9] s\)", log[-1][0])
 
 
 def test_the_grid_is_checked_before_any_run(register, tmp_path):
@@ -446,38 +454,64 @@ def test_the_git_revision_is_marked_dirty_only_by_the_code(tmp_path, monkeypatch
 
 
 def test_runs_fan_out_on_one_thread_each_and_in_order():
+    import threading
     from concurrent.futures import ThreadPoolExecutor
     with runtime.threads(2):
         seen = []
         assert studies.map_runs(lambda a, b: (a * b, torch.get_num_threads()), [(2, 3), (4, 5)],
                                 done=lambda i, r: seen.append((i, r))) == [(6, 1), (20, 1)]
         assert seen == [(0, (6, 1)), (1, (20, 1))] and torch.get_num_threads() == 2
+        here, seen = threading.get_ident(), []
         with ThreadPoolExecutor(1) as pool:
-            assert studies.map_runs(lambda a: (a, torch.get_num_threads()), [(7,)], executor=pool) == [(7, 1)]
+            out = studies.map_runs(lambda a: (a, torch.get_num_threads(), threading.get_ident() != here), [(7,), (8,)],
+                                   executor=pool, done=lambda i, r: seen.append((i, r)))
+        assert out == [(7, 1, True), (8, 1, True)], "an executor given runs every job"
+        assert sorted(seen) == [(0, (7, 1, True)), (1, (8, 1, True))]
         assert studies.map_runs(pow, [(2, 2)]) == [4], "workers=1 by default: in this process"
 
 
-def test_the_local_pool_is_spawned_processes_on_one_thread():
-    with studies.local_pool(2) as pool:
-        assert pool._max_workers == 2 and pool._mp_context.get_start_method() == "spawn"
+def test_the_local_pool_is_spawned_processes_on_one_thread(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # torch's own default in the workers, but for the pool's
+    with studies.local_pool(1) as pool:
+        assert pool._max_workers == 1 and pool._mp_context.get_start_method() == "spawn"
         pid, threads = pool.submit(_where_and_threads).result()
     assert pid != os.getpid() and threads == 1
+
+
+def test_a_study_runs_on_local_processes_and_on_a_dask_cluster(tmp_path):
+    from distributed import LocalCluster
+    log = Log()
+    studies.run_study("tiny-test", jobs=2, root=tmp_path / "pool", log=log)
+    assert "3 to run on 2 local processes (cpu)" in log[0][0]
+    runs = results.load_runs("tiny-test", tmp_path / "pool")
+    assert all(r["metrics"]["pid"] != os.getpid() for r in runs), "--jobs 2 runs in other processes"
+    assert json.loads((tmp_path / "pool" / "tiny-test.json").read_text())["config"]["where"] == "2 local processes"
+    with LocalCluster(n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None) as cluster:
+        log.clear()
+        studies.run_study("tiny-test", scheduler=cluster, root=tmp_path / "dask", log=log)
+    assert "3 to run on the Dask cluster at LocalCluster(" in log[0][0] and log[0][0].endswith(
+        f") (cpu); files in {tmp_path / 'dask' / 'tiny-test'}")
+    assert [r["metrics"]["value"] for r in results.load_runs("tiny-test", tmp_path / "dask")] == \
+        [r["metrics"]["value"] for r in runs], "the same numbers wherever they ran"
 
 
 def _where_and_threads():
     return os.getpid(), torch.get_num_threads()
 
 
-def test_retrain_passes_on_its_options_and_tables_the_seconds(monkeypatch, tmp_path):
+def test_retrain_passes_on_its_options_and_tables_the_seconds(monkeypatch, tmp_path, register):
+    register("tiny-later", after=["tiny-test"], budget="a while")
     calls = []
-    monkeypatch.setattr(studies, "run_study", lambda name, **options: calls.append((name, options)))
+    monkeypatch.setattr(studies, "run_study", lambda name, **options: (calls.append((name, options)), time.sleep(0.06)))
     log = Log()
-    seconds = studies.retrain(["tiny-test"], jobs=2, resume=True, device="cpu", log=log, root=tmp_path)
-    assert calls == [("tiny-test", {"force": False, "jobs": 2, "log": log, "device": "cpu", "root": tmp_path})]
-    assert seconds == {"tiny-test": round(seconds["tiny-test"], 1)} and seconds["tiny-test"] < 1
-    assert [text for text, _ in log] == ["== tiny-test (no time)", "== tiny-test: 0 s",
+    seconds = studies.retrain(["tiny-later", "tiny-test"], jobs=2, resume=True, device="cpu", log=log, root=tmp_path)
+    options = {"force": False, "jobs": 2, "log": log, "device": "cpu", "root": tmp_path}
+    assert calls == [("tiny-test", options), ("tiny-later", options)], "each after what it reads"
+    assert list(seconds) == ["tiny-test", "tiny-later"] and all(v == 0.1 for v in seconds.values()), seconds
+    assert [text for text, _ in log] == ["== tiny-test (no time)", "== tiny-test: 0 s", "== tiny-later (a while)",
+                                         "== tiny-later: 0 s",
                                          "retrain: seconds per study\n  tiny-test                     0\n"
-                                         "  total                         0"]
+                                         "  tiny-later                    0\n  total                         0"]
     assert all(kwargs == {"flush": True} for _, kwargs in log)
     calls.clear()
     studies.retrain(log=Log())
