@@ -131,3 +131,12 @@ def lab_page(browser, jupyter_server):
     page.server = jupyter_server
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """A Dask LocalCluster of 2 worker processes, one thread each, on localhost (one per test process)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as made:
+        yield made

@@ -1,7 +1,7 @@
 """Real studies: on this machine, a resumed study, the local pool and a Dask LocalCluster give the same bits; on any
 machine, the shipped fast results reproduce in substance (verdicts within stated tolerances, not bits: another
-CPU changes the last bits and so every run's path); every study of the course runs on a Dask LocalCluster and
-resumes. The engine itself, on a tiny study: tests/test_study_engine.py."""
+CPU changes the last bits and so every run's path). Every study of the course on a Dask LocalCluster, resumed and
+seeded: tests/test_every_study.py; the engine itself, on tiny studies: tests/test_study_engine.py."""
 import json
 
 import pytest
@@ -174,33 +174,3 @@ def test_the_digits_sweep_multiplies_only_the_swept_setting():
         assert changed == expected, (model, changed)
         if "weights" in changed:
             assert swept["weights"][:2] == base["weights"][:2] and swept["weights"][2] == base["weights"][2] * factor
-
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
-        yield cluster
-
-
-def test_every_study_runs_on_a_dask_local_cluster_and_resumes(cluster, tmp_path):
-    """Each study's first fast run goes to the cluster and writes its file; asked again, the study finds it done.
-    A study whose grid reads an earlier study's summary gets that summary from the earlier fast study, whole."""
-    import shutil
-    found = {name: spec for name, spec in studies.discover().items() if spec.run.__module__.startswith("ign_lessons")}
-    whole = {earlier for spec in found.values() for earlier in spec.after if found[earlier].summarize}
-    for name in whole:  # a shipped fast summary serves as it is
-        if results.path(f"{name}-fast").exists():
-            shutil.copy(results.path(f"{name}-fast"), tmp_path)
-    for name, spec in found.items():
-        first = spec.grid(True, tmp_path)[0]["key"]
-        keys = None if name in whole and not (tmp_path / f"{name}-fast.json").exists() else [first]
-        studies.run_study(name, fast=True, scheduler=cluster, root=tmp_path, keys=keys, **QUIET)
-        record = json.loads((tmp_path / f"{name}-fast" / f"{first}.json").read_text())
-        assert record["environment"]["torch_threads"] == 1 and record["device"] == "cpu", name
-        lines = []
-        studies.run_study(name, fast=True, jobs=1, root=tmp_path, keys=[first], log=lambda *a, lines=lines, **k:
-                          lines.append(a[0]))
-        assert "1 runs, 1 already done, 0 to run" in lines[0], (name, lines[0])
