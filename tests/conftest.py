@@ -138,5 +138,6 @@ def cluster():
     """A Dask LocalCluster of 2 worker processes, one thread each, on localhost (one per test process)."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as made:
+                                  dashboard_address="127.0.0.1:0",
+                                  scheduler_kwargs={"dashboard": False}) as made:  # no dashboard, any free port
         yield made

@@ -135,8 +135,8 @@ def _differences(live, shipped, measure):
 def fast_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("mnist")
     shipped = {p.name: p.stat().st_mtime_ns for p in checkpoints.folder().iterdir()}
-    studies.run_study("mnist-screen", fast=True, jobs=2, root=root, **QUIET)
-    studies.run_study("mnist", fast=True, jobs=2, root=root, **QUIET)
+    studies.run_study("mnist-screen", fast=True, jobs=1, root=root, **QUIET)
+    studies.run_study("mnist", fast=True, jobs=1, root=root, **QUIET)
     assert {p.name: p.stat().st_mtime_ns for p in checkpoints.folder().iterdir()} == shipped, \
         "a fast study wrote into the shipped checkpoints"
     return root

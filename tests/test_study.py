@@ -1,4 +1,4 @@
-"""Real studies: on this machine, a resumed study, the local pool and a Dask LocalCluster give the same bits; on any
+"""Real studies: on this machine, a resumed study and the local pool give the same bits; on any
 machine, the shipped fast results reproduce in substance (verdicts within stated tolerances, not bits: another
 CPU changes the last bits and so every run's path). Every study of the course on a Dask LocalCluster, resumed and
 seeded: tests/test_every_study.py; the engine itself, on tiny studies: tests/test_study_engine.py."""
@@ -12,7 +12,7 @@ from ign_lessons.studies import compare_2d
 QUIET = dict(log=lambda *args, **kwargs: None)
 
 
-# --- compare-2d: a resumed study, the local pool and a Dask LocalCluster agree bit for bit on this machine;
+# --- compare-2d: a resumed study and the local pool agree bit for bit on this machine;
 # --- the shipped fast results, made on another machine, agree in substance ------------------------------
 
 def _numbers(records):
@@ -20,9 +20,10 @@ def _numbers(records):
     return {r["key"]: (r["config"], r["metrics"], r["samples"]) for r in records}
 
 
-def _fast_on_the_local_pool(name, root):
-    """A study --fast on the local pool (2 spawned processes, one torch thread each): (records, root)."""
-    studies.run_study(name, fast=True, jobs=2, root=root, **QUIET)
+def _fast(name, root, jobs=1):
+    """A study --fast, in this process or on the local pool (`jobs` spawned processes, one torch thread each):
+    (records, root)."""
+    studies.run_study(name, fast=True, jobs=jobs, root=root, **QUIET)
     return results.load_runs(f"{name}-fast", root), root
 
 
@@ -77,7 +78,7 @@ def _assert_reproduces_shipped_in_substance(name, records):
 
 @pytest.fixture(scope="module")
 def local_fast(tmp_path_factory):
-    return _fast_on_the_local_pool("compare-2d", tmp_path_factory.mktemp("local"))
+    return _fast("compare-2d", tmp_path_factory.mktemp("local"), jobs=2)  # the local pool, against a resumed run
 
 
 def test_compare_2d_fast_has_every_model_data_set_and_budget(local_fast):
@@ -122,19 +123,11 @@ def test_a_resumed_study_gives_the_files_of_a_straight_run(local_fast, tmp_path)
     assert _numbers(results.load_runs("compare-2d-fast", tmp_path)) == _numbers(records)
 
 
-def test_a_dask_local_cluster_gives_the_local_pools_numbers_bit_for_bit(local_fast, cluster, tmp_path):
-    records, _ = local_fast
-    studies.run_study("compare-2d", fast=True, scheduler=cluster, root=tmp_path, **QUIET)
-    on_cluster = results.load_runs("compare-2d-fast", tmp_path)
-    assert all(r["environment"]["torch_threads"] == 1 for r in on_cluster)
-    assert _numbers(on_cluster) == _numbers(records)
-
-
 # --- compare-digits: every model and budget, its rule, and the shipped fast results reproduce -------------
 
 @pytest.fixture(scope="module")
 def digits_fast(tmp_path_factory):
-    return _fast_on_the_local_pool("compare-digits", tmp_path_factory.mktemp("digits"))
+    return _fast("compare-digits", tmp_path_factory.mktemp("digits"))
 
 
 def test_compare_digits_fast_has_every_model_budget_and_measure(digits_fast):

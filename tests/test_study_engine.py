@@ -489,7 +489,8 @@ def test_a_study_runs_on_local_processes_and_on_a_dask_cluster(tmp_path):
     runs = results.load_runs("tiny-test", tmp_path / "pool")
     assert all(r["metrics"]["pid"] != os.getpid() for r in runs), "--jobs 2 runs in other processes"
     assert json.loads((tmp_path / "pool" / "tiny-test.json").read_text())["config"]["where"] == "2 local processes"
-    with LocalCluster(n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, processes=False, threads_per_worker=1, dashboard_address="127.0.0.1:0",
+                      scheduler_kwargs={"dashboard": False}) as cluster:
         log.clear()
         studies.run_study("tiny-test", scheduler=cluster, root=tmp_path / "dask", log=log)
     assert "3 to run on the Dask cluster at LocalCluster(" in log[0][0] and log[0][0].endswith(
