@@ -159,7 +159,7 @@ def test(args):
     workers = str(max(1, min(4, os.cpu_count() or 1)))
     run(PY, "-m", "ruff", "check", ".")
     run(PY, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env", "-n", workers,
-        "--dist", "loadfile", "--durations=10", *args, env=env)
+        "--dist", "loadfile", "--no-loadscope-reorder", "--durations=10", *args, env=env)
 
 
 def mutate(args):

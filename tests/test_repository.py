@@ -89,3 +89,9 @@ def test_figures_fit_a_projector():
                 message = f"{path.name}: figsize width {width!r}: write a number"
                 assert re.fullmatch(r"\d+(\.\d+)?", width.strip()), message
                 assert float(width) <= MAX_WIDTH, f"{path.name}: a figure {width} inches wide"
+
+
+def test_the_test_command_schedules_files_that_exist():
+    from conftest import LONGEST_FIRST
+    missing = [path for path in LONGEST_FIRST if not (ROOT / path).is_file()]
+    assert not missing, f"tests/conftest.py's LONGEST_FIRST names files that are gone: {missing}"
